@@ -1,0 +1,114 @@
+#pragma once
+/// \file otp/message.hpp
+/// `otp::message`: a type-erased, move-only envelope for any C++ value.
+/// Values up to 48 bytes with a noexcept move are stored inline (no
+/// allocation); larger ones live on the heap. Receivers match by exact type.
+
+#include <cstddef>
+#include <new>
+#include <string>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+namespace otp {
+
+namespace detail {
+
+struct message_vtable {
+  void (*destroy)(void* storage) noexcept;
+  void (*move)(void* dst, void* src) noexcept;  ///< move-construct dst from src, destroy src
+  const std::type_info& type;
+};
+
+inline constexpr std::size_t message_inline_size = 48;
+
+template <class T>
+inline constexpr bool message_fits_inline = sizeof(T) <= message_inline_size &&
+                                            alignof(T) <= alignof(std::max_align_t) &&
+                                            std::is_nothrow_move_constructible_v<T>;
+
+template <class T>
+struct message_ops {
+  static T* ptr(void* s) noexcept {
+    if constexpr (message_fits_inline<T>) return std::launder(static_cast<T*>(s));
+    else return *static_cast<T**>(s);
+  }
+  static void destroy(void* s) noexcept {
+    if constexpr (message_fits_inline<T>) ptr(s)->~T();
+    else delete ptr(s);
+  }
+  static void move(void* dst, void* src) noexcept {
+    if constexpr (message_fits_inline<T>) {
+      ::new (dst) T(std::move(*ptr(src)));
+      ptr(src)->~T();
+    } else {
+      *static_cast<T**>(dst) = *static_cast<T**>(src);
+    }
+  }
+  // One vtable per type: its address is the type's identity (inline variable,
+  // so unique across translation units).
+  static inline const message_vtable vtable{&destroy, &move, typeid(T)};
+};
+
+std::string demangle(const char* mangled);
+
+}  // namespace detail
+
+/// A message of any type. Empty after being moved from.
+class message {
+ public:
+  message() noexcept = default;
+
+  template <class T, class D = std::decay_t<T>,
+            class = std::enable_if_t<!std::is_same_v<D, message>>>
+  message(T&& value) : vt_(&detail::message_ops<D>::vtable) {  // NOLINT: implicit by design
+    if constexpr (detail::message_fits_inline<D>) ::new (static_cast<void*>(buf_)) D(std::forward<T>(value));
+    else *reinterpret_cast<D**>(buf_) = new D(std::forward<T>(value));
+  }
+
+  message(message&& o) noexcept : vt_(o.vt_) {
+    if (vt_) vt_->move(buf_, o.buf_);
+    o.vt_ = nullptr;
+  }
+  message& operator=(message&& o) noexcept {
+    if (this != &o) {
+      reset();
+      vt_ = o.vt_;
+      if (vt_) vt_->move(buf_, o.buf_);
+      o.vt_ = nullptr;
+    }
+    return *this;
+  }
+  message(const message&) = delete;
+  message& operator=(const message&) = delete;
+  ~message() { reset(); }
+
+  bool empty() const noexcept { return vt_ == nullptr; }
+  /// True if the message holds exactly a `T`.
+  template <class T>
+  bool is() const noexcept { return vt_ == &detail::message_ops<T>::vtable; }
+  /// The held `T`, or nullptr if it holds another type.
+  template <class T>
+  T* get_if() noexcept { return is<T>() ? detail::message_ops<T>::ptr(buf_) : nullptr; }
+  template <class T>
+  const T* get_if() const noexcept { return const_cast<message*>(this)->get_if<T>(); }
+  /// The held `T`; the type must match (checked with `is<T>()` first).
+  template <class T>
+  T& get() noexcept { return *detail::message_ops<T>::ptr(buf_); }
+  template <class T>
+  const T& get() const noexcept { return *detail::message_ops<T>::ptr(const_cast<unsigned char*>(buf_)); }
+  /// The held value's type name (demangled), for logs and crash reports.
+  std::string type_name() const { return vt_ ? detail::demangle(vt_->type.name()) : "<empty>"; }
+
+  void reset() noexcept {
+    if (vt_) vt_->destroy(buf_);
+    vt_ = nullptr;
+  }
+
+ private:
+  const detail::message_vtable* vt_ = nullptr;
+  alignas(std::max_align_t) unsigned char buf_[detail::message_inline_size];
+};
+
+}  // namespace otp

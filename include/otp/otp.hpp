@@ -1,0 +1,14 @@
+#pragma once
+/// \file otp/otp.hpp
+/// Umbrella header for examples and quick starts.
+#include "otp/blocking.hpp"
+#include "otp/error.hpp"
+#include "otp/exit_reason.hpp"
+#include "otp/logger.hpp"
+#include "otp/message.hpp"
+#include "otp/node.hpp"
+#include "otp/pid.hpp"
+#include "otp/process.hpp"
+#include "otp/receive.hpp"
+#include "otp/ref.hpp"
+#include "otp/timer.hpp"

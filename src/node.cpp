@@ -1,0 +1,294 @@
+// otp::node and its internals: process table, names, scheduling entry
+// points, the blocking pool, the long-schedule watchdog, and shutdown.
+//
+// Shutdown protocol:
+//  1. `stopping` is set; every live process is sent an untrappable
+//     `terminate` signal with reason `shutdown` (links and monitors fire as
+//     usual); pseudo-processes of other foreign threads get it too and act
+//     on it at their next receive;
+//  2. wait until every fiber process has exited (the schedulers keep running
+//     until then);
+//  3. the calling thread's own pseudo-process finishes;
+//  4. timers, watchdog, blocking pool and schedulers stop; each scheduler
+//     ends its pooled fibers, returns to its own stack and is joined.
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "node_impl.hpp"
+#include "otp/node.hpp"
+#include "runtime/context.hpp"
+#include "runtime/scheduler.hpp"
+
+namespace otp {
+
+namespace {
+std::atomic<node*> g_default_node{nullptr};
+std::atomic<std::uint64_t> g_node_generation{1};
+}  // namespace
+
+node::node(node_options opts) : impl_(std::make_unique<internal::node_impl>(*this, opts)) {
+  node* expected = nullptr;
+  g_default_node.compare_exchange_strong(expected, this);
+  impl_->start();
+}
+
+node::~node() {
+  shutdown();
+  node* expected = this;
+  g_default_node.compare_exchange_strong(expected, nullptr);
+}
+
+void node::shutdown() { impl_->shutdown(); }
+
+std::chrono::milliseconds node::now() const {
+  return std::chrono::milliseconds(impl_->timers().now_us() / 1000);
+}
+
+void node::advance_time(std::chrono::milliseconds d) { impl_->timers().advance(d); }
+
+std::size_t node::process_count() const { return impl_->process_count(); }
+unsigned node::scheduler_count() const { return static_cast<unsigned>(impl_->schedulers().size()); }
+std::size_t node::pending_timers() const { return impl_->pending_timers(); }
+otp::logger& node::logger() { return impl_->logger(); }
+node* node::default_node() noexcept { return g_default_node.load(std::memory_order_acquire); }
+
+namespace internal {
+
+node_impl& current_node() {
+  if (process* p = tctx().proc) return p->node();
+  node* n = node::default_node();
+  if (!n) throw std::logic_error("otp: no node is running (create an otp::node first)");
+  return n->impl();
+}
+
+node_impl::node_impl(node& owner, node_options opts)
+    : owner_(owner),
+      opts_(opts),
+      generation_(g_node_generation.fetch_add(1, std::memory_order_relaxed)),
+      timers_(*this, opts.manual_clock) {
+  if (opts_.schedulers == 0) opts_.schedulers = std::max(1u, std::thread::hardware_concurrency());
+  if (opts_.message_budget == 0) opts_.message_budget = 1;
+  logger_.set_level(opts_.level);
+  for (unsigned i = 0; i < opts_.schedulers; ++i) scheds_.push_back(std::make_unique<scheduler>(*this, i));
+}
+
+node_impl::~node_impl() { shutdown(); }
+
+void node_impl::start() {
+  for (auto& s : scheds_) s->start();
+  timers_.start();
+  for (unsigned i = 0; i < opts_.blocking_threads; ++i) blocking_threads_.emplace_back([this] { blocking_main(); });
+  if (opts_.long_schedule.count() > 0) watchdog_ = std::thread([this] { watchdog_main(); });
+}
+
+// ---------------------------------------------------------------- processes
+
+process* node_impl::create_process(std::unique_ptr<detail::body_base> body, bool foreign) {
+  auto* p = new process(*this, std::move(body), foreign);
+  table_shard& sh = table_[p->serial % table_shards];
+  {
+    std::lock_guard lk(sh.mu);
+    sh.set.insert(p);
+  }
+  live_.fetch_add(1, std::memory_order_acq_rel);
+  if (!foreign) fiber_live_.fetch_add(1, std::memory_order_acq_rel);
+  return p;
+}
+
+void node_impl::process_exited(process* p) noexcept {
+  table_shard& sh = table_[p->serial % table_shards];
+  {
+    std::lock_guard lk(sh.mu);
+    sh.set.erase(p);
+  }
+  const bool foreign = p->foreign();
+  live_.fetch_sub(1, std::memory_order_acq_rel);
+  if (!foreign && fiber_live_.fetch_sub(1, std::memory_order_acq_rel) == 1 && stopping()) {
+    std::lock_guard lk(exit_mu_);
+    exit_cv_.notify_all();
+  }
+  detail::release(p);  // the process's reference on itself
+}
+
+// ---------------------------------------------------------------- scheduling
+
+void node_impl::schedule(process* p, bool next) {
+  p->status.store(process_status::runnable, std::memory_order_relaxed);
+  scheduler* s = tctx().sched;
+  if (s && &s->node_ == this) s->push(p, next);
+  else inject(p);
+}
+
+void node_impl::inject(process* p) {
+  injected_.push(p);
+  notify_one();
+}
+
+void node_impl::notify_one() {
+  // Pairs with scheduler::park(): work was published before this load.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (idle.load(std::memory_order_seq_cst) == 0) return;
+  for (auto& s : scheds_)
+    if (s->unpark()) return;
+}
+
+// ---------------------------------------------------------------- names
+
+bool node_impl::register_name(const std::string& name, process* p) {
+  std::lock_guard lk(names_mu_);
+  if (names_.count(name) || !p->registered_name.empty() || !p->alive()) return false;
+  names_.emplace(name, p->self_pid());
+  p->registered_name = name;
+  return true;
+}
+
+bool node_impl::unregister_name(std::string_view name) {
+  std::lock_guard lk(names_mu_);
+  auto it = names_.find(std::string(name));
+  if (it == names_.end()) return false;
+  static_cast<process*>(it->second.get())->registered_name.clear();
+  names_.erase(it);
+  return true;
+}
+
+void node_impl::unregister_process(process* p) {
+  std::lock_guard lk(names_mu_);
+  if (p->registered_name.empty()) return;
+  names_.erase(p->registered_name);
+  p->registered_name.clear();
+}
+
+std::optional<pid> node_impl::whereis(std::string_view name) {
+  std::lock_guard lk(names_mu_);
+  auto it = names_.find(std::string(name));
+  if (it == names_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::string> node_impl::registered() {
+  std::lock_guard lk(names_mu_);
+  std::vector<std::string> out;
+  out.reserve(names_.size());
+  for (auto& [n, p] : names_) out.push_back(n);
+  return out;
+}
+
+std::string node_impl::name_of(process* p) {
+  std::lock_guard lk(names_mu_);
+  return p->registered_name;
+}
+
+// ---------------------------------------------------------------- blocking pool
+
+void node_impl::run_blocking_job(std::function<void()> job) {
+  {
+    std::lock_guard lk(blocking_mu_);
+    blocking_jobs_.push_back(std::move(job));
+  }
+  blocking_cv_.notify_one();
+}
+
+void node_impl::blocking_main() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lk(blocking_mu_);
+      blocking_cv_.wait(lk, [&] { return blocking_stop_ || !blocking_jobs_.empty(); });
+      if (blocking_jobs_.empty()) return;
+      job = std::move(blocking_jobs_.front());
+      blocking_jobs_.pop_front();
+    }
+    job();
+  }
+}
+
+// ---------------------------------------------------------------- watchdog
+
+// Samples each scheduler's slice counter four times per threshold; a slice
+// seen unchanged for a whole threshold is reported once (BEAM's
+// long_schedule), without adding a clock read to the scheduling path.
+void node_impl::watchdog_main() {
+  const auto period = std::max(opts_.long_schedule / 4, std::chrono::milliseconds(1));
+  struct seen {
+    std::uint64_t slice = 0;
+    unsigned samples = 0;
+    bool reported = false;
+  };
+  std::vector<seen> last(scheds_.size());
+  std::unique_lock lk(watchdog_mu_);
+  while (!watchdog_cv_.wait_for(lk, period, [&] { return watchdog_stop_; })) {
+    for (std::size_t i = 0; i < scheds_.size(); ++i) {
+      const std::uint64_t slice = scheds_[i]->slice.load(std::memory_order_relaxed);
+      const std::uint64_t running = scheds_[i]->running.load(std::memory_order_relaxed);
+      seen& s = last[i];
+      if (slice != s.slice || running == 0) {
+        s = {slice, 0, false};
+        continue;
+      }
+      if (++s.samples >= 4 && !s.reported) {
+        s.reported = true;
+        logger_.log(log_level::warning, "long_schedule: process <0." + std::to_string(running) +
+                                            ".0> has run for more than " + std::to_string(opts_.long_schedule.count()) +
+                                            " ms without yielding on scheduler " + std::to_string(i));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- shutdown
+
+void node_impl::terminate_all() {
+  std::vector<pid> all;
+  for (auto& sh : table_) {
+    std::lock_guard lk(sh.mu);
+    for (process* p : sh.set) all.push_back(p->self_pid());
+  }
+  process* me = tctx().proc;
+  for (const pid& p : all) {
+    auto* proc = static_cast<process*>(p.get());
+    if (proc == me) continue;
+    auto* s = new signal_node(mail_kind::terminate);
+    s->reason = exit_reason::shutdown();
+    if (!proc->deliver(s)) delete s;
+  }
+}
+
+void node_impl::shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  stopping_.store(true, std::memory_order_release);
+  terminate_all();
+  {
+    std::unique_lock lk(exit_mu_);
+    exit_cv_.wait(lk, [&] { return fiber_live_.load(std::memory_order_acquire) == 0; });
+  }
+  // What is left are pseudo-processes of foreign threads (this one's, and
+  // those of threads that no longer use the node).
+  std::vector<pid> foreign;
+  for (auto& sh : table_) {
+    std::lock_guard lk(sh.mu);
+    for (process* p : sh.set) foreign.push_back(p->self_pid());
+  }
+  for (const pid& p : foreign) static_cast<process*>(p.get())->force_finish(exit_reason::shutdown());
+  timers_.stop();
+  {
+    std::lock_guard lk(watchdog_mu_);
+    watchdog_stop_ = true;
+  }
+  watchdog_cv_.notify_all();
+  if (watchdog_.joinable()) watchdog_.join();
+  {
+    std::lock_guard lk(blocking_mu_);
+    blocking_stop_ = true;
+  }
+  blocking_cv_.notify_all();
+  for (auto& t : blocking_threads_) t.join();
+  blocking_threads_.clear();
+  for (auto& s : scheds_) s->request_quit();
+  for (auto& s : scheds_) s->join();
+}
+
+}  // namespace internal
+}  // namespace otp

@@ -1,0 +1,121 @@
+#pragma once
+// The node's internals: schedulers, process table, names, timers, the
+// blocking pool and the watchdog that reports long schedules.
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "otp/logger.hpp"
+#include "otp/node.hpp"
+#include "process/process.hpp"
+#include "runtime/run_queue.hpp"
+#include "runtime/scheduler.hpp"
+#include "runtime/timer_service.hpp"
+
+namespace otp::internal {
+
+class node_impl {
+ public:
+  node_impl(node& owner, node_options opts);
+  ~node_impl();
+  void start();
+  void shutdown();
+
+  const node_options& options() const noexcept { return opts_; }
+  otp::logger& logger() noexcept { return logger_; }
+  timer_service& timers() noexcept { return timers_; }
+  node& owner() noexcept { return owner_; }
+
+  // ---- processes ----
+  process* create_process(std::unique_ptr<detail::body_base> body, bool foreign);
+  void process_exited(process* p) noexcept;  // removes from the table
+  std::size_t process_count() const noexcept { return live_.load(std::memory_order_acquire); }
+  std::uint64_t next_serial() noexcept { return serial_.fetch_add(1, std::memory_order_relaxed); }
+
+  // ---- scheduling ----
+  /// Makes `p` runnable. From a scheduler of this node: locally (`next` puts
+  /// it in the LIFO slot); from any other thread: injected.
+  void schedule(process* p, bool next);
+  void inject(process* p);
+  process* pop_injected() { return injected_.pop(); }
+  bool has_injected() const noexcept { return !injected_.empty(); }
+  /// Wakes one parked scheduler if any (after work was published).
+  void notify_one();
+  std::vector<std::unique_ptr<scheduler>>& schedulers() noexcept { return scheds_; }
+  std::atomic<unsigned> idle{0};
+  bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
+
+  // ---- names (local registry) ----
+  bool register_name(const std::string& name, process* p);
+  bool unregister_name(std::string_view name);
+  void unregister_process(process* p);  // on exit
+  std::optional<pid> whereis(std::string_view name);
+  std::vector<std::string> registered();
+  std::string name_of(process* p);
+  /// Distinguishes this node from earlier ones at the same address.
+  std::uint64_t generation() const noexcept { return generation_; }
+
+  // ---- blocking pool ----
+  void run_blocking_job(std::function<void()> job);
+
+  std::size_t pending_timers() const { return timers_.pending(); }
+
+ private:
+  void watchdog_main();
+  void blocking_main();
+  void terminate_all();
+
+  node& owner_;
+  node_options opts_;
+  const std::uint64_t generation_;
+  otp::logger logger_;
+  timer_service timers_;
+  std::vector<std::unique_ptr<scheduler>> scheds_;
+  locked_fifo<process, &process::run_next> injected_;
+  std::atomic<bool> stopping_{false};
+  bool stopped_ = false;
+
+  // process table, sharded to keep spawn/exit off one lock
+  struct alignas(64) table_shard {
+    std::mutex mu;
+    std::unordered_set<process*> set;
+  };
+  static constexpr unsigned table_shards = 16;
+  table_shard table_[table_shards];
+  std::atomic<std::size_t> live_{0};
+  std::atomic<std::size_t> fiber_live_{0};  // live processes that are not foreign threads
+  std::atomic<std::uint64_t> serial_{1};
+  std::mutex exit_mu_;
+  std::condition_variable exit_cv_;
+
+  // names
+  std::mutex names_mu_;
+  std::unordered_map<std::string, pid> names_;
+
+  // blocking pool
+  std::mutex blocking_mu_;
+  std::condition_variable blocking_cv_;
+  std::deque<std::function<void()>> blocking_jobs_;
+  std::vector<std::thread> blocking_threads_;
+  bool blocking_stop_ = false;
+
+  // watchdog
+  std::mutex watchdog_mu_;
+  std::condition_variable watchdog_cv_;
+  bool watchdog_stop_ = false;
+  std::thread watchdog_;
+};
+
+/// The node of the calling process, or the default node. Throws if none.
+node_impl& current_node();
+
+}  // namespace otp::internal

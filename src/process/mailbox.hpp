@@ -1,0 +1,172 @@
+#pragma once
+// The mailbox: a lock-free multi-producer inbox plus the owner's private
+// queue of messages already taken from it.
+//
+// Inbox protocol (a LIFO stack with two sentinel states, as in CAF's
+// lifo_inbox):
+//  - head == nullptr: empty, owner not waiting;
+//  - head == blocked(): empty and the owner is (about to be) suspended: the
+//    producer that replaces this sentinel must wake the owner (exactly one
+//    producer can observe it, so there is exactly one wake-up);
+//  - head == closed(): the owner has exited; pushes fail (the message is
+//    dropped, a signal gets its "dead process" answer from the sender).
+// The owner takes everything with one exchange and reverses it, which
+// restores each producer's push order (per-pair FIFO, Erlang's guarantee),
+// and signals and messages share the queue, so a message sent before an exit
+// signal is seen before it.
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "otp/exit_reason.hpp"
+#include "otp/message.hpp"
+#include "otp/pid.hpp"
+#include "otp/ref.hpp"
+
+namespace otp::internal {
+
+enum class mail_kind : std::uint8_t {
+  message,          // a user message
+  exit,             // exit signal: exit/2 (from, reason)
+  link_exit,        // exit signal caused by a link (from, reason)
+  link,             // from wants a link
+  unlink,           // from removes the link
+  monitor,          // from monitors us (mref)
+  demonitor,        // monitor mref removed
+  down,             // DOWN for a monitor we hold (mref, from, reason, name)
+  receive_timeout,  // our receive's timer fired (seq)
+  info_request,     // from asks process_info (mref = reply tag)
+  terminate,        // untrappable exit with `reason` (node shutdown)
+};
+
+struct mail_node {
+  mail_node* next = nullptr;
+  mail_kind kind;
+  explicit mail_node(mail_kind k) noexcept : kind(k) {}
+  virtual ~mail_node() = default;
+};
+
+struct message_node final : mail_node {
+  message msg;
+  explicit message_node(message&& m) noexcept : mail_node(mail_kind::message), msg(std::move(m)) {}
+};
+
+struct signal_node final : mail_node {
+  pid from;
+  exit_reason reason;
+  ref mref;
+  std::string name;        // DOWN of a monitor by name
+  std::uint64_t seq = 0;   // receive_timeout
+  explicit signal_node(mail_kind k) noexcept : mail_node(k) {}
+};
+
+class inbox {
+ public:
+  enum class push_result { ok, wake, closed };
+
+  static mail_node* blocked() noexcept { return reinterpret_cast<mail_node*>(1); }
+  static mail_node* closed() noexcept { return reinterpret_cast<mail_node*>(2); }
+
+  /// @threadsafe. On `closed` the node is not taken (the caller frees it).
+  push_result push(mail_node* n) noexcept {
+    mail_node* h = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (h == closed()) return push_result::closed;
+      n->next = (h == blocked()) ? nullptr : h;
+      // release: the node's contents are visible to the owner that takes it.
+      if (head_.compare_exchange_weak(h, n, std::memory_order_acq_rel, std::memory_order_relaxed))
+        return h == blocked() ? push_result::wake : push_result::ok;
+    }
+  }
+
+  /// Owner only: takes everything pushed so far, oldest first.
+  mail_node* take_all() noexcept {
+    mail_node* h = head_.load(std::memory_order_relaxed);
+    if (h == nullptr || h == blocked() || h == closed()) return nullptr;
+    // acquire: see the contents of every node taken.
+    h = head_.exchange(nullptr, std::memory_order_acquire);
+    return reverse(h);
+  }
+
+  /// Owner only: declares the owner waiting. False if something arrived
+  /// (then the owner must not wait).
+  bool try_block() noexcept {
+    mail_node* expected = nullptr;
+    return head_.compare_exchange_strong(expected, blocked(), std::memory_order_acq_rel, std::memory_order_acquire);
+  }
+
+  /// Owner only: undoes try_block if no producer woke us (used when a waiting
+  /// foreign thread or a timeout stops waiting by itself).
+  void unblock() noexcept {
+    mail_node* expected = blocked();
+    head_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel, std::memory_order_acquire);
+  }
+
+  /// Owner only: closes the inbox; returns what was still in it, oldest first.
+  mail_node* close() noexcept {
+    mail_node* h = head_.exchange(closed(), std::memory_order_acq_rel);
+    if (h == blocked() || h == closed()) return nullptr;
+    return reverse(h);
+  }
+
+  bool is_closed() const noexcept { return head_.load(std::memory_order_acquire) == closed(); }
+  bool has_pending() const noexcept {
+    mail_node* h = head_.load(std::memory_order_acquire);
+    return h != nullptr && h != blocked() && h != closed();
+  }
+
+ private:
+  static mail_node* reverse(mail_node* h) noexcept {
+    mail_node* prev = nullptr;
+    while (h) {
+      mail_node* next = h->next;
+      h->next = prev;
+      prev = h;
+      h = next;
+    }
+    return prev;
+  }
+  std::atomic<mail_node*> head_{nullptr};
+};
+
+/// The owner's private FIFO of messages taken from the inbox and not yet
+/// received (selective receive leaves non-matching ones here, in order).
+class mail_queue {
+ public:
+  mail_queue() = default;
+  mail_queue(const mail_queue&) = delete;
+  mail_queue& operator=(const mail_queue&) = delete;
+  ~mail_queue() { clear(); }
+
+  void push_back(mail_node* n) noexcept {
+    n->next = nullptr;
+    if (tail_) tail_->next = n;
+    else head_ = n;
+    tail_ = n;
+    ++size_;
+  }
+  /// Removes the node after `prev` (or the head if prev is null).
+  mail_node* remove_after(mail_node* prev) noexcept {
+    mail_node* n = prev ? prev->next : head_;
+    if (prev) prev->next = n->next;
+    else head_ = n->next;
+    if (tail_ == n) tail_ = prev;
+    n->next = nullptr;
+    --size_;
+    return n;
+  }
+  mail_node* head() const noexcept { return head_; }
+  mail_node* tail() const noexcept { return tail_; }
+  std::size_t size() const noexcept { return size_; }
+  void clear() noexcept {
+    while (head_) delete remove_after(nullptr);
+  }
+
+ private:
+  mail_node* head_ = nullptr;
+  mail_node* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace otp::internal

@@ -1,0 +1,567 @@
+// Processes: receive, signals (exit, link, monitor), exit, and the API
+// functions of otp/process.hpp.
+//
+// Signal protocol. Everything one process does to another travels through
+// the target's inbox as a signal, and the target acts on it when it drains
+// its inbox (in receive, or before its body starts). So per-pair order holds
+// for messages and signals alike (ERTS's guarantee, otp-semantics §15.1),
+// and a process's links and monitors are only ever touched by itself:
+//  - link: A adds B locally, sends `link`; B adds A when it drains. If B is
+//    already gone (inbox closed), A gets noproc at once (§8.14).
+//  - exit: a process that finishes closes its inbox, then sends `link_exit`
+//    to each link and `down` to each monitor holder. An inbox closed before
+//    a pending `link`/`monitor` was drained answers it with the exit reason.
+//  - a `down` or `link_exit` whose monitor/link the receiver has already
+//    removed is dropped: after demonitor/unlink returns, none arrives.
+
+#include "process/process.hpp"
+
+#include <algorithm>
+#include <boost/context/fiber.hpp>
+
+#include "node_impl.hpp"
+#include "otp/logger.hpp"
+#include "runtime/context.hpp"
+#include "runtime/fiber.hpp"
+#include "runtime/scheduler.hpp"
+
+namespace otp {
+namespace detail {
+struct info_reply {
+  ref tag;
+  std::optional<process_details> details;
+};
+}  // namespace detail
+
+namespace internal {
+
+process::process(node_impl& node, std::unique_ptr<detail::body_base> body, bool foreign)
+    : node_(&node), body_(std::move(body)), foreign_(foreign) {
+  serial = node.next_serial();
+}
+
+process::~process() {
+  for (signal_node* s : info_requests_) delete s;
+}
+
+// ---------------------------------------------------------------- delivery
+
+bool process::deliver(mail_node* n) {
+  switch (inbox_.push(n)) {
+    case inbox::push_result::ok:
+      return true;
+    case inbox::push_result::wake:
+      wake();
+      return true;
+    case inbox::push_result::closed:
+      return false;
+  }
+  return false;
+}
+
+void process::wake() {
+  if (foreign_) {
+    thread_wake_.store(1, std::memory_order_release);
+    thread_wake_.notify_one();
+  } else {
+    node_->schedule(this, true);
+  }
+}
+
+void process::send_signal(const pid& to, mail_kind k, const exit_reason& reason, ref mref) {
+  auto* target = static_cast<process*>(to.get());
+  if (!target) return;
+  auto* s = new signal_node(k);
+  s->from = self_pid();
+  s->reason = reason;
+  s->mref = mref;
+  if (!target->deliver(s)) delete s;
+}
+
+// ---------------------------------------------------------------- waiting
+
+namespace {
+void park_waiting(fiber* from, void* arg) {
+  auto* p = static_cast<process*>(arg);
+  p->parked = from;
+  // Only now, with the fiber saved, may a producer wake us. If something
+  // arrived meanwhile, we are runnable at once.
+  if (!p->try_block_inbox()) tctx().sched->push(p, true);
+}
+void park_yielding(fiber* from, void* arg) {
+  auto* p = static_cast<process*>(arg);
+  p->parked = from;
+  tctx().sched->push(p, false);
+}
+struct blocking_park {
+  process* p;
+  std::atomic<int>* state;
+};
+void park_blocking(fiber* from, void* arg) {
+  auto* b = static_cast<blocking_park*>(arg);
+  b->p->parked = from;
+  int expected = 0;  // 0 running, 1 parked, 2 done
+  if (!b->state->compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) tctx().sched->push(b->p, true);
+}
+}  // namespace
+
+void process::wait() {
+  status.store(process_status::waiting, std::memory_order_relaxed);
+  if (foreign_) {
+    if (!inbox_.try_block()) return;
+    while (thread_wake_.exchange(0, std::memory_order_acquire) == 0) thread_wake_.wait(0, std::memory_order_acquire);
+    return;
+  }
+  fiber::switch_to(tctx().sched->take_fiber(), &park_waiting, this);
+}
+
+void process::yield() {
+  if (foreign_) return;
+  status.store(process_status::runnable, std::memory_order_relaxed);
+  fiber::switch_to(tctx().sched->take_fiber(), &park_yielding, this);
+}
+
+void process::run_blocking(std::function<void()> job) {
+  if (foreign_) {  // a foreign thread may block itself
+    job();
+    return;
+  }
+  std::atomic<int> state{0};
+  node_impl* n = node_;
+  process* self = this;
+  n->run_blocking_job([job = std::move(job), &state, n, self]() mutable {
+    job();
+    if (state.exchange(2, std::memory_order_acq_rel) == 1) n->schedule(self, false);
+  });
+  status.store(process_status::waiting, std::memory_order_relaxed);
+  blocking_park b{this, &state};
+  fiber::switch_to(tctx().sched->take_fiber(), &park_blocking, &b);
+}
+
+// ---------------------------------------------------------------- receive
+
+void process::append_message(message&& m) { queue_.push_back(new message_node(std::move(m))); }
+
+void process::pend_exit(exit_reason r) {
+  if (!pending_exit_) pending_exit_ = std::move(r);
+}
+
+message process::take(mail_node* prev) {
+  auto* n = static_cast<message_node*>(queue_.remove_after(prev));
+  message m = std::move(n->msg);
+  delete n;
+  return m;
+}
+
+void process::drain() {
+  for (mail_node* n = inbox_.take_all(); n;) {
+    mail_node* next = n->next;
+    if (n->kind == mail_kind::message) queue_.push_back(n);
+    else handle_signal(static_cast<signal_node*>(n));
+    n = next;
+  }
+  if (!info_requests_.empty()) {
+    auto requests = std::move(info_requests_);
+    info_requests_.clear();
+    for (signal_node* s : requests) {
+      if (auto* asker = static_cast<process*>(s->from.get())) {
+        auto* reply = new message_node(message(detail::info_reply{s->mref, details()}));
+        if (!asker->deliver(reply)) delete reply;
+      }
+      delete s;
+    }
+  }
+  if (pending_exit_) die(*pending_exit_);
+}
+
+void process::handle_signal(signal_node* s) {
+  std::unique_ptr<signal_node> owned(s);
+  switch (s->kind) {
+    case mail_kind::exit:  // exit/2
+      if (s->reason.is_kill()) pend_exit(exit_reason::killed());
+      else if (trap_exit_) append_message(exit_msg{std::move(s->from), std::move(s->reason)});
+      else if (!s->reason.is_normal()) pend_exit(std::move(s->reason));
+      else if (s->from.get() == this) pend_exit(exit_reason::normal());  // §8.7
+      break;
+    case mail_kind::link_exit:
+      if (!has_link(s->from)) break;  // unlinked meanwhile: no signal after unlink
+      remove_link(s->from);
+      if (trap_exit_) append_message(exit_msg{std::move(s->from), std::move(s->reason)});
+      else if (!s->reason.is_normal()) pend_exit(std::move(s->reason));
+      break;
+    case mail_kind::terminate:
+      pend_exit(std::move(s->reason));
+      break;
+    case mail_kind::link:
+      if (!has_link(s->from)) links_.push_back(std::move(s->from));
+      break;
+    case mail_kind::unlink:
+      remove_link(s->from);
+      break;
+    case mail_kind::monitor:
+      monitored_by_.push_back({s->mref, std::move(s->from), {}});
+      break;
+    case mail_kind::demonitor:
+      std::erase_if(monitored_by_, [&](const monitor_entry& m) { return m.mref == s->mref; });
+      break;
+    case mail_kind::down: {
+      auto it = std::find_if(monitors_.begin(), monitors_.end(), [&](const monitor_entry& m) { return m.mref == s->mref; });
+      if (it == monitors_.end()) break;  // demonitored: dropped
+      std::string name = std::move(it->name);
+      monitors_.erase(it);
+      append_message(down_msg{s->mref, std::move(s->from), std::move(name), std::move(s->reason)});
+      break;
+    }
+    case mail_kind::receive_timeout:
+      if (s->seq == receive_seq_) receive_timed_out_ = true;
+      break;
+    case mail_kind::info_request:
+      info_requests_.push_back(owned.release());
+      break;
+    case mail_kind::message:
+      break;
+  }
+}
+
+void process::process_signals() { drain(); }
+
+std::optional<message> process::receive(detail::match_fn match, const void* ctx, timeout t) {
+  mail_node* prev = nullptr;
+  for (mail_node* n = queue_.head(); n; prev = n, n = n->next)
+    if (match(ctx, static_cast<message_node*>(n)->msg)) return take(prev);
+
+  const std::uint64_t seq = ++receive_seq_;
+  receive_timed_out_ = false;
+  ref timer;
+  struct timer_guard {
+    node_impl* node;
+    ref* id;
+    ~timer_guard() {
+      if (*id) node->timers().cancel(*id);
+    }
+  } guard{node_, &timer};
+
+  for (;;) {
+    drain();
+    for (mail_node* n = prev ? prev->next : queue_.head(); n; prev = n, n = n->next) {
+      if (!match(ctx, static_cast<message_node*>(n)->msg)) continue;
+      message m = take(prev);
+      if (++budget_ >= node_->options().message_budget) {
+        budget_ = 0;
+        yield();  // fairness: a process that keeps receiving lets others run
+      }
+      status.store(process_status::running, std::memory_order_relaxed);
+      return m;
+    }
+    if (receive_timed_out_ || t == timeout::zero()) return std::nullopt;
+    if (t != infinity && !timer) {
+      timer = make_ref();
+      auto* s = new signal_node(mail_kind::receive_timeout);
+      s->seq = seq;
+      node_->timers().start_timer(timer, self_pid(), {}, s,
+                                  static_cast<std::uint64_t>(std::max<std::int64_t>(t.count(), 0)) * 1000);
+    }
+    if (!inbox_.has_pending()) wait();
+    status.store(process_status::running, std::memory_order_relaxed);
+    if (finished_.load(std::memory_order_acquire)) throw exit_error(exit_reason::shutdown());
+  }
+}
+
+// ---------------------------------------------------------------- links, monitors
+
+bool process::has_link(const pid& p) const noexcept { return std::find(links_.begin(), links_.end(), p) != links_.end(); }
+
+void process::remove_link(const pid& p) noexcept { std::erase(links_, p); }
+
+void process::link(const pid& other) {
+  if (!other || other.get() == this || has_link(other)) return;
+  links_.push_back(other);
+  auto* target = static_cast<process*>(other.get());
+  auto* s = new signal_node(mail_kind::link);
+  s->from = self_pid();
+  if (target->deliver(s)) return;
+  delete s;
+  remove_link(other);
+  if (trap_exit_) append_message(exit_msg{other, exit_reason::noproc()});
+  else throw exit_error(exit_reason::noproc());  // §8.14
+}
+
+void process::unlink(const pid& other) {
+  if (!other || !has_link(other)) return;
+  remove_link(other);
+  send_signal(other, mail_kind::unlink, {});
+}
+
+ref process::monitor(const pid& target, std::string name) {
+  ref r = make_ref();
+  auto* t = static_cast<process*>(target.get());
+  if (t) {
+    monitors_.push_back({r, target, name});
+    auto* s = new signal_node(mail_kind::monitor);
+    s->from = self_pid();
+    s->mref = r;
+    if (t->deliver(s)) return r;
+    delete s;
+    monitors_.pop_back();
+  }
+  append_message(down_msg{r, target, std::move(name), exit_reason::noproc()});  // §8.10, §8.11
+  return r;
+}
+
+bool process::demonitor(ref r, demonitor_options o) {
+  auto it = std::find_if(monitors_.begin(), monitors_.end(), [&](const monitor_entry& m) { return m.mref == r; });
+  const bool active = it != monitors_.end();
+  if (active) {
+    pid target = std::move(it->other);
+    monitors_.erase(it);
+    send_signal(target, mail_kind::demonitor, {}, r);
+  }
+  if (o.flush) {
+    mail_node* prev = nullptr;
+    for (mail_node* n = queue_.head(); n;) {
+      auto* d = static_cast<message_node*>(n)->msg.get_if<down_msg>();
+      if (d && d->mref == r) {
+        delete queue_.remove_after(prev);
+        n = prev ? prev->next : queue_.head();
+      } else {
+        prev = n;
+        n = n->next;
+      }
+    }
+  }
+  return o.info ? active : true;
+}
+
+void process::exit_signal(const pid& target, const exit_reason& reason) {
+  if (!target) return;
+  send_signal(target, mail_kind::exit, reason);
+  if (target.get() == this) drain();  // a signal to oneself takes effect now
+}
+
+// ---------------------------------------------------------------- exit
+
+void process::die(const exit_reason& reason) {
+  pending_exit_.reset();
+  if (!foreign_) throw exit_unwind{reason};
+  finish(reason);
+  throw exit_error(reason);
+}
+
+void process::answer_dead(mail_node* n, const exit_reason& reason) {
+  std::unique_ptr<mail_node> owned(n);
+  if (n->kind == mail_kind::message) return;
+  auto* s = static_cast<signal_node*>(n);
+  switch (s->kind) {
+    case mail_kind::link:  // linked just before we died: they get our exit
+      send_signal(s->from, mail_kind::link_exit, reason);
+      break;
+    case mail_kind::monitor:
+      send_signal(s->from, mail_kind::down, reason, s->mref);
+      break;
+    case mail_kind::info_request:
+      if (auto* asker = static_cast<process*>(s->from.get())) {
+        auto* reply = new message_node(message(detail::info_reply{s->mref, std::nullopt}));
+        if (!asker->deliver(reply)) delete reply;
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void process::finish(const exit_reason& reason) {
+  if (finished_.exchange(true, std::memory_order_acq_rel)) return;
+  status.store(process_status::exiting, std::memory_order_relaxed);
+  mail_node* rest = inbox_.close();  // from now on sends are dropped
+  node_->unregister_process(this);
+  for (mail_node* n = rest; n;) {
+    mail_node* next = n->next;
+    answer_dead(n, reason);
+    n = next;
+  }
+  for (signal_node* s : info_requests_) answer_dead(s, reason);
+  info_requests_.clear();
+  queue_.clear();
+  const exit_reason& out = reason.is_kill() ? exit_reason::killed() : reason;
+  for (const pid& l : links_) send_signal(l, mail_kind::link_exit, out);
+  for (const monitor_entry& m : monitored_by_) send_signal(m.other, mail_kind::down, out, m.mref);
+  for (const monitor_entry& m : monitors_) send_signal(m.other, mail_kind::demonitor, {}, m.mref);
+  links_.clear();
+  monitored_by_.clear();
+  monitors_.clear();
+  node_->process_exited(this);  // drops the process's reference on itself: last use of `this`
+}
+
+void process::run_body() {
+  exit_reason reason;
+  try {
+    process_signals();  // e.g. killed before it ever ran
+    body_->run();
+  } catch (exit_unwind& e) {
+    reason = std::move(e.reason);
+  } catch (...) {
+    reason = exit_reason::from_exception(std::current_exception());
+    node_->logger().log(log_level::error, "Error in process " + self_pid().to_string() + " with exit value: " + reason.to_string());
+  }
+  try {
+    body_.reset();  // the body's captures die before the exit signals go out
+  } catch (...) {
+  }
+  finish(reason);
+}
+
+process_details process::details() {
+  process_details d;
+  d.message_queue_len = queue_.size();
+  d.links = links_;
+  for (const auto& m : monitors_) d.monitors.push_back(m.mref);
+  for (const auto& m : monitored_by_) d.monitored_by.push_back(m.other);
+  d.trap_exit = trap_exit_;
+  d.status = status.load(std::memory_order_relaxed);
+  d.memory = sizeof(process) + queue_.size() * sizeof(message_node) + (started && !foreign_ ? node_->options().stack_size : 0);
+  d.registered_name = node_->name_of(this);
+  return d;
+}
+
+// ---------------------------------------------------------------- current process
+
+namespace {
+// A foreign thread's pseudo-process ends with the thread (reason normal),
+// unless its node already finished it at shutdown.
+struct foreign_binding {
+  pid proc;
+  std::uint64_t node_generation = 0;
+  ~foreign_binding() {
+    auto* p = static_cast<process*>(proc.get());
+    if (p && !p->finished()) p->finish(exit_reason::normal());
+  }
+};
+foreign_binding& foreign_tls() {
+  static thread_local foreign_binding b;
+  return b;
+}
+}  // namespace
+
+process& current_process() {
+  if (process* p = tctx().proc) return *p;
+  node_impl& n = current_node();
+  foreign_binding& b = foreign_tls();
+  auto* p = static_cast<process*>(b.proc.get());
+  if (!p || b.node_generation != n.generation() || p->finished()) {
+    process* fresh = n.create_process(nullptr, true);
+    fresh->started = true;
+    fresh->status.store(process_status::running, std::memory_order_relaxed);
+    b.proc = fresh->self_pid();
+    b.node_generation = n.generation();
+    p = fresh;
+  }
+  return *p;
+}
+
+}  // namespace internal
+
+// ==================================================================== API
+
+namespace detail {
+
+pid spawn_core(std::unique_ptr<body_base> body, const spawn_options& opts, spawn_mode mode, ref* mref) {
+  using namespace internal;
+  process& parent = current_process();
+  node_impl& n = parent.node();
+  process* child = n.create_process(std::move(body), false);
+  child->stack_size = opts.stack_size == n.options().stack_size ? 0 : opts.stack_size;
+  child->set_trap_exit(opts.trap_exit);
+  pid child_pid = child->self_pid();
+  if (!opts.name.empty() && !n.register_name(opts.name, child)) {
+    child->finish(exit_reason::normal());
+    throw badarg("spawn: name already registered: " + opts.name);
+  }
+  // The child has not run yet, so its side of the link/monitor is set here
+  // directly: spawn_link and spawn_monitor are atomic, as in Erlang.
+  if (mode == spawn_mode::link) parent.adopt_link(child_pid, child);
+  if (mode == spawn_mode::monitor) *mref = parent.adopt_monitor(child_pid, child);
+  n.schedule(child, false);
+  return child_pid;
+}
+
+void send_core(const pid& to, message&& m) {
+  auto* target = static_cast<internal::process*>(to.get());
+  if (!target) return;
+  auto* n = new internal::message_node(std::move(m));
+  if (!target->deliver(n)) delete n;  // dead: dropped, as in Erlang
+}
+
+void send_core(std::string_view name, message&& m) {
+  auto p = internal::current_node().whereis(name);
+  if (!p) throw badarg("send: no process registered as " + std::string(name));
+  send_core(*p, std::move(m));
+}
+
+std::optional<message> receive_core(match_fn match, const void* ctx, timeout t) {
+  return internal::current_process().receive(match, ctx, t);
+}
+
+void run_blocking(std::function<void()> job) { internal::current_process().run_blocking(std::move(job)); }
+
+}  // namespace detail
+
+pid self() { return internal::current_process().self_pid(); }
+
+void link(const pid& p) { internal::current_process().link(p); }
+void unlink(const pid& p) { internal::current_process().unlink(p); }
+
+ref monitor(const pid& p) { return internal::current_process().monitor(p, {}); }
+
+ref monitor(std::string_view name) {
+  auto p = internal::current_node().whereis(name);
+  return internal::current_process().monitor(p ? *p : pid{}, std::string(name));
+}
+
+bool demonitor(const ref& r, demonitor_options opts) { return internal::current_process().demonitor(r, opts); }
+
+void exit(const pid& p, const exit_reason& reason) { internal::current_process().exit_signal(p, reason); }
+
+void exit(const exit_reason& reason) {
+  internal::process& p = internal::current_process();
+  if (!p.foreign()) throw internal::exit_unwind{reason};
+  p.finish(reason);
+  throw exit_error(reason);
+}
+
+bool trap_exit(bool on) { return internal::current_process().set_trap_exit(on); }
+
+void register_name(std::string name, const pid& p) {
+  auto* target = static_cast<internal::process*>(p.get());
+  if (!target || !internal::current_node().register_name(name, target))
+    throw badarg("register: cannot register " + name);
+}
+
+bool unregister(std::string_view name) { return internal::current_node().unregister_name(name); }
+
+std::optional<pid> whereis(std::string_view name) { return internal::current_node().whereis(name); }
+
+std::vector<std::string> registered() { return internal::current_node().registered(); }
+
+bool is_alive(const pid& p) {
+  auto* target = static_cast<internal::process*>(p.get());
+  return target && target->alive();
+}
+
+std::optional<process_details> process_info(const pid& p) {
+  auto* target = static_cast<internal::process*>(p.get());
+  if (!target) return std::nullopt;
+  internal::process& me = internal::current_process();
+  if (target == &me) return me.details();
+  ref tag = make_ref();
+  auto* s = new internal::signal_node(internal::mail_kind::info_request);
+  s->from = me.self_pid();
+  s->mref = tag;
+  if (!target->deliver(s)) {
+    delete s;
+    return std::nullopt;
+  }
+  auto reply = receive_if<detail::info_reply>([tag](const detail::info_reply& r) { return r.tag == tag; });
+  return std::move(reply->details);
+}
+
+}  // namespace otp

@@ -1,0 +1,155 @@
+#pragma once
+// The process control block. A process is this block plus, only while it is
+// suspended inside its own code (receive, blocking, yield), a fiber.
+//
+// Ownership. The block is reference-counted by pids (otp::pid); a live
+// process holds one reference on itself, dropped when it has fully exited.
+// Fields marked "owner" are touched only by the process itself (its fiber or
+// its foreign thread); everything else reaches it through the inbox as a
+// signal, as in ERTS — so links, monitors and trap_exit need no locks.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "otp/pid.hpp"
+#include "otp/process.hpp"
+#include "otp/receive.hpp"
+#include "process/mailbox.hpp"
+
+namespace otp::internal {
+
+class fiber;
+class node_impl;
+
+/// Thrown through a process's own stack to unwind it when it must exit
+/// (exit/1, an untrappable or unhandled exit signal, node shutdown). Not a
+/// std::exception, so `catch (const std::exception&)` in user code lets it
+/// pass; user code must not swallow it with `catch (...)` without rethrowing.
+struct exit_unwind {
+  exit_reason reason;
+};
+
+class process final : public detail::process_base {
+ public:
+  process(node_impl& node, std::unique_ptr<detail::body_base> body, bool foreign);
+  ~process();
+
+  node_impl& node() const noexcept { return *node_; }
+  pid self_pid() noexcept {
+    detail::retain(this);
+    return pid::adopt(this);
+  }
+  bool foreign() const noexcept { return foreign_; }
+
+  // ---- any thread ----
+  /// Pushes a node into the inbox and wakes the process if it waits. Returns
+  /// false if the process has exited (the node is not taken).
+  bool deliver(mail_node* n);
+  bool alive() const noexcept { return !inbox_.is_closed(); }
+  std::atomic<process_status> status{process_status::runnable};
+  std::size_t stack_size = 0;  // 0 = pooled
+
+  // ---- scheduler ----
+  fiber* parked = nullptr;  // the fiber holding this process while it is suspended
+  process* run_next = nullptr;  // intrusive link in the injection queue
+  bool started = false;
+  /// Runs the body on the calling fiber, then exits. For a never-run process.
+  void run_body();
+
+  // ---- owner only ----
+  /// Runs `job` on the blocking pool; suspends the fiber (not the thread)
+  /// until it is done. Exit signals wait until then (like a dirty NIF).
+  void run_blocking(std::function<void()> job);
+  std::optional<message> receive(detail::match_fn match, const void* ctx, timeout t);
+  void link(const pid& other);
+  void unlink(const pid& other);
+  ref monitor(const pid& target, std::string name);
+  bool demonitor(ref r, demonitor_options o);
+  void exit_signal(const pid& target, const exit_reason& reason);  // exit/2
+  /// spawn_link / spawn_monitor: both sides set before the child first runs.
+  void adopt_link(const pid& child_pid, process* child) {
+    links_.push_back(child_pid);
+    child->links_.push_back(self_pid());
+  }
+  ref adopt_monitor(const pid& child_pid, process* child) {
+    ref r = make_ref();
+    monitors_.push_back({r, child_pid, {}});
+    child->monitored_by_.push_back({r, self_pid(), {}});
+    return r;
+  }
+  /// Scheduler, right after parking this process's fiber.
+  bool try_block_inbox() noexcept { return inbox_.try_block(); }
+  bool set_trap_exit(bool on) noexcept { return std::exchange(trap_exit_, on); }
+  /// Terminates this process with `reason`: closes the inbox, frees the name,
+  /// fires links and monitors. Idempotent. Does not unwind the stack.
+  void finish(const exit_reason& reason);
+  /// A foreign thread's pseudo-process, finished from another thread (node
+  /// shutdown, thread exit): also wakes the thread if it waits.
+  void force_finish(const exit_reason& reason) {
+    finish(reason);
+    thread_wake_.store(1, std::memory_order_release);
+    thread_wake_.notify_one();
+  }
+  bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
+  /// Handles pending signals now (used before the body starts).
+  void process_signals();
+  process_details details();
+  /// Names: guarded by the node's name mutex.
+  std::string registered_name;
+
+ private:
+  // Drains the inbox into queue_, acting on signals; may throw exit_unwind.
+  void drain();
+  void handle_signal(signal_node* s);
+  void die(const exit_reason& reason);  // unwinds (fiber) or finishes (foreign)
+  void wait();                          // suspends until the inbox is non-empty
+  void yield();
+  void answer_dead(mail_node* n, const exit_reason& reason);
+  void append_message(message&& m);
+  void pend_exit(exit_reason r);
+  message take(mail_node* prev);
+  void wake();
+  void wait_blocking_job(std::atomic<int>& state);
+  void send_signal(const pid& to, mail_kind k, const exit_reason& reason, ref mref = {});
+  bool has_link(const pid& p) const noexcept;
+  void remove_link(const pid& p) noexcept;
+
+  node_impl* node_;
+  std::unique_ptr<detail::body_base> body_;
+  const bool foreign_;
+  inbox inbox_;
+  // owner:
+  mail_queue queue_;
+  std::vector<pid> links_;
+  struct monitor_entry {
+    ref mref;
+    pid other;         // target (held) or watcher (monitored_by)
+    std::string name;  // a monitor by registered name reports it in DOWN
+  };
+  std::vector<monitor_entry> monitors_;      // we monitor them
+  std::vector<monitor_entry> monitored_by_;  // they monitor us
+  bool trap_exit_ = false;
+  std::atomic<bool> finished_{false};
+  std::optional<exit_reason> pending_exit_;  // set while draining, acted on after
+  std::vector<signal_node*> info_requests_;  // answered after draining
+  std::uint64_t receive_seq_ = 0;
+  bool receive_timed_out_ = false;
+  unsigned budget_ = 0;
+  // foreign threads wait here (futex)
+  std::atomic<std::uint32_t> thread_wake_{0};
+
+  friend class scheduler;
+  friend class node_impl;
+};
+
+/// The process running on this thread, or (on a foreign thread) its
+/// pseudo-process, created on first use.
+process& current_process();
+
+}  // namespace otp::internal

@@ -1,0 +1,76 @@
+#pragma once
+// Fibers: stackful execution contexts on Boost.Context, with mmap'd stacks
+// and a guard page (protected_fixedsize_stack), and the sanitizer
+// annotations that ASan and TSan need to follow stack switches.
+//
+// Protocol. Every switch goes through `fiber::switch_to(target, on_top)`:
+//  1. the running fiber C announces the switch to the sanitizers (depart);
+//  2. Boost.Context jumps to the target's stack and runs `on_top(C)` there,
+//     after C's registers are saved: only then may C be published to other
+//     threads (parked with a process, or put in a pool);
+//  3. the target continues where it was suspended (or at its entry).
+// A fiber that ends returns the continuation of the next fiber to run; its
+// stack is then freed by Boost.Context.
+//
+// Thread-local state is only touched in out-of-line functions: a fiber may be
+// suspended on one thread and resumed on another, and the compiler must not
+// cache a thread-local address across a switch.
+
+#include <boost/context/fiber.hpp>
+#include <cstddef>
+#include <functional>
+
+namespace otp::internal {
+
+void arrive() noexcept;
+class fiber;
+void depart(fiber* from, fiber* to, bool dying) noexcept;
+
+class fiber {
+ public:
+  using on_top_fn = void (*)(fiber* from, void* arg);
+  /// Runs on the new stack; returns the fiber to continue with when this
+  /// one ends (the ending fiber's record and stack are then freed).
+  using entry_fn = fiber* (*)(void* arg);
+
+  /// A fiber that will run `entry(arg)` on a fresh stack of `stack_size`
+  /// bytes (plus a guard page). Allocate with new; an ended fiber is deleted
+  /// by the runtime.
+  fiber(std::size_t stack_size, entry_fn entry, void* arg);
+  /// The record of a thread's own (original) stack.
+  static fiber* adopt_thread();
+  ~fiber();
+  fiber(const fiber&) = delete;
+  fiber& operator=(const fiber&) = delete;
+
+  /// Suspends the calling fiber and runs `target`; `on_top(from, arg)` runs
+  /// on the target's stack first. Returns when someone switches back here.
+  static void switch_to(fiber* target, on_top_fn on_top, void* arg);
+  /// The fiber running on this thread.
+  static fiber* current() noexcept;
+
+  std::size_t stack_size() const noexcept { return stack_size_; }
+  /// Address range of the guard page, for the stack-overflow report.
+  bool in_guard_page(const void* addr) const noexcept;
+
+ private:
+  fiber() = default;
+  static boost::context::fiber trampoline(fiber* self, boost::context::fiber&& from);
+
+  struct recording_stack;
+  boost::context::fiber ctx_;  // the suspended continuation (when not running)
+  std::size_t stack_size_ = 0;
+  const void* stack_bottom_ = nullptr;  // lowest usable address (sanitizers)
+  const void* guard_ = nullptr;
+  entry_fn entry_ = nullptr;
+  void* arg_ = nullptr;
+  void* tsan_ = nullptr;
+  void* asan_fake_ = nullptr;
+  bool owns_tsan_ = false;
+  bool thread_record_ = false;
+
+  friend void arrive() noexcept;
+  friend void depart(fiber*, fiber*, bool) noexcept;
+};
+
+}  // namespace otp::internal

@@ -1,0 +1,200 @@
+#include "runtime/scheduler.hpp"
+
+#include "node_impl.hpp"
+#include "process/process.hpp"
+#include "runtime/context.hpp"
+#include "runtime/fiber.hpp"
+
+namespace otp::internal {
+
+namespace {
+// How often the injection queue is checked before the local queue, so that
+// injected work is not starved by a busy local queue (Go uses 61 too).
+constexpr std::uint32_t global_check_interval = 61;
+// Consecutive runs from the LIFO slot before it yields to the queue, so that
+// two processes bouncing messages cannot starve the rest.
+constexpr unsigned max_next_streak = 32;
+// Polls of all queues before parking: cross-CPU futex wake-ups cost tens of
+// microseconds on virtual machines, so a short spin pays for itself.
+constexpr unsigned spin_rounds = 64;
+}  // namespace
+
+scheduler::scheduler(node_impl& node, unsigned index)
+    : node_(node), index_(index), rng_(0x9E3779B97F4A7C15ull * (index + 1)) {}
+
+scheduler::~scheduler() = default;
+
+void scheduler::start() { thread_ = std::thread([this] { thread_main(); }); }
+
+void scheduler::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void scheduler::thread_main() {
+  tctx().sched = this;
+  thread_fiber_ = fiber::adopt_thread();
+  fiber::switch_to(take_fiber(), nullptr, nullptr);
+  // Back on the thread's own stack: the loop has quit and every pooled fiber
+  // of this thread has ended.
+  delete thread_fiber_;
+  tctx().current_fiber = nullptr;
+  tctx().sched = nullptr;
+}
+
+fiber* scheduler::take_fiber() {
+  if (!pool_.empty()) {
+    fiber* f = pool_.back();
+    pool_.pop_back();
+    return f;
+  }
+  return new fiber(node_.options().stack_size, &scheduler::loop_entry, nullptr);
+}
+
+void scheduler::pool_fiber(fiber* f) { pool_.push_back(f); }
+
+fiber* scheduler::loop_entry(void*) {
+  run_loop();
+  // Quitting: end this fiber, continuing with the next pooled one so that it
+  // ends too, and finally with the thread's own stack.
+  scheduler* s = tctx().sched;
+  if (!s->pool_.empty()) {
+    fiber* f = s->pool_.back();
+    s->pool_.pop_back();
+    return f;
+  }
+  return s->thread_fiber_;
+}
+
+void scheduler::run_loop() {
+  for (;;) {
+    scheduler* s = tctx().sched;  // re-read: this fiber may have changed threads
+    if (s->quit_.load(std::memory_order_acquire)) return;
+    process* p = s->find_work();
+    if (p) s->run(p);
+  }
+}
+
+void scheduler::push(process* p, bool next) {
+  if (next) {
+    process* prev = std::exchange(next_, p);
+    if (!prev) return;
+    p = prev;  // the displaced one goes to the queue
+  }
+  if (!queue_.push(p)) {
+    node_.inject(p);
+    return;
+  }
+  node_.notify_one();
+}
+
+process* scheduler::find_work() {
+  for (unsigned spin = 0;; ++spin) {
+    if (next_ && next_streak_ < max_next_streak) {
+      ++next_streak_;
+      return std::exchange(next_, nullptr);
+    }
+    next_streak_ = 0;
+    if (next_) {  // streak exhausted: queue it behind the others
+      process* p = std::exchange(next_, nullptr);
+      if (!queue_.push(p)) node_.inject(p);
+    }
+    if (++tick_ % global_check_interval == 0) {
+      if (process* p = node_.pop_injected()) return p;
+    }
+    if (process* p = queue_.pop()) return p;
+    if (process* p = node_.pop_injected()) return p;
+    if (process* p = steal()) return p;
+    if (quit_.load(std::memory_order_acquire)) return nullptr;
+    if (spin < spin_rounds) {
+#if defined(__x86_64__)
+      __builtin_ia32_pause();
+#endif
+      continue;
+    }
+    park();
+    spin = 0;
+    if (quit_.load(std::memory_order_acquire)) return nullptr;
+  }
+}
+
+process* scheduler::steal() {
+  auto& all = node_.schedulers();
+  const std::size_t n = all.size();
+  if (n < 2) return nullptr;
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  const std::size_t start = rng_ % n;
+  for (std::size_t i = 0; i < n; ++i) {
+    scheduler* victim = all[(start + i) % n].get();
+    if (victim == this) continue;
+    if (process* p = victim->queue_.steal_into(queue_)) return p;
+  }
+  return nullptr;
+}
+
+void scheduler::park() {
+  sleeping_.store(1, std::memory_order_seq_cst);
+  node_.idle.fetch_add(1, std::memory_order_seq_cst);
+  // Re-check after announcing: a producer that published work before seeing
+  // idle > 0 is caught here; one that published after will wake us.
+  bool work = node_.has_injected() || queue_.size() > 0 || quit_.load(std::memory_order_seq_cst);
+  if (!work) {
+    for (auto& other : node_.schedulers())
+      if (other.get() != this && other->queue_.size() > 1) work = true;
+  }
+  if (work) {
+    if (sleeping_.exchange(0, std::memory_order_seq_cst) == 1) node_.idle.fetch_sub(1, std::memory_order_seq_cst);
+    return;
+  }
+  while (sleeping_.load(std::memory_order_acquire) == 1) sleeping_.wait(1, std::memory_order_acquire);
+}
+
+bool scheduler::unpark() {
+  std::uint32_t one = 1;
+  if (!sleeping_.compare_exchange_strong(one, 0, std::memory_order_seq_cst)) return false;
+  node_.idle.fetch_sub(1, std::memory_order_seq_cst);
+  sleeping_.notify_one();
+  return true;
+}
+
+void scheduler::request_quit() {
+  quit_.store(true, std::memory_order_seq_cst);
+  unpark();
+}
+
+namespace {
+void pool_on_top(fiber* from, void*) { tctx().sched->pool_fiber(from); }
+
+// A process spawned with its own stack size runs on a fiber of its own,
+// which ends with the process.
+fiber* dedicated_entry(void* arg) {
+  static_cast<process*>(arg)->run_body();
+  return tctx().sched->take_fiber();
+}
+}  // namespace
+
+void scheduler::run(process* p) {
+  thread_context& t = tctx();
+  t.proc = p;
+  // Watchdog bookkeeping: two relaxed stores, no clock read on this path.
+  running.store(p->serial, std::memory_order_relaxed);
+  slice.store(slice.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  p->status.store(process_status::running, std::memory_order_relaxed);
+  if (fiber* f = std::exchange(p->parked, nullptr)) {
+    fiber::switch_to(f, &pool_on_top, nullptr);
+  } else if (!p->started) {
+    p->started = true;
+    if (p->stack_size == 0) {
+      p->run_body();  // on this very fiber: no switch
+    } else {
+      fiber::switch_to(new fiber(p->stack_size, &dedicated_entry, p), &pool_on_top, nullptr);
+    }
+  }
+  // Possibly on another thread now (if we were pooled and taken again).
+  scheduler* s = tctx().sched;
+  tctx().proc = nullptr;
+  s->running.store(0, std::memory_order_relaxed);
+}
+
+}  // namespace otp::internal

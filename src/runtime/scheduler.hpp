@@ -1,0 +1,76 @@
+#pragma once
+// A scheduler: one OS thread running processes.
+//
+// Finding work, in order: the LIFO "next" slot (a process woken by the one
+// running here runs next, so a ping-pong pair stays on one core and in
+// cache), the local queue, the global injection queue (every 61 ticks first,
+// for fairness, as Go does), then stealing half of another scheduler's
+// queue. With nothing to do it spins briefly, then parks on a futex; parking
+// and waking follow a Dekker-style protocol on `idle_` (see node_impl), so no
+// wake-up is lost.
+//
+// Fibers. The thread's loop itself runs on a pooled fiber. Running a process
+// that has not blocked before costs no switch: its code runs right here.
+// When it blocks, this fiber stays with it and the thread continues on
+// another pooled fiber; when it is resumed, the resuming fiber returns to
+// the pool.
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "runtime/run_queue.hpp"
+
+namespace otp::internal {
+
+class fiber;
+class node_impl;
+class process;
+
+class scheduler {
+ public:
+  scheduler(node_impl& node, unsigned index);
+  ~scheduler();
+  void start();
+  void join();
+
+  unsigned index() const noexcept { return index_; }
+  /// Owner thread: makes `p` runnable here. `next`: in the LIFO slot.
+  void push(process* p, bool next);
+  /// Owner thread: a fiber to continue the loop on (from the pool or new).
+  fiber* take_fiber();
+  void pool_fiber(fiber* f);
+  /// Any thread: wakes this scheduler if it is parked. True if it was.
+  bool unpark();
+  void request_quit();
+
+  // watchdog (read by the node's monitor thread)
+  std::atomic<std::uint64_t> running{0};  // serial of the running process, 0 if none
+  std::atomic<std::uint64_t> slice{0};    // bumped at every process switch
+
+ private:
+  friend class node_impl;
+  void thread_main();
+  static fiber* loop_entry(void* arg);
+  static void run_loop();
+  process* find_work();
+  process* steal();
+  void run(process* p);
+  void park();
+
+  node_impl& node_;
+  const unsigned index_;
+  std::thread thread_;
+  fiber* thread_fiber_ = nullptr;
+  local_queue queue_;
+  process* next_ = nullptr;
+  unsigned next_streak_ = 0;
+  std::uint32_t tick_ = 0;
+  std::vector<fiber*> pool_;
+  std::atomic<std::uint32_t> sleeping_{0};
+  std::atomic<bool> quit_{false};
+  std::uint64_t rng_;
+};
+
+}  // namespace otp::internal

@@ -1,0 +1,175 @@
+#include "runtime/timer_service.hpp"
+
+#include <algorithm>
+
+#include "node_impl.hpp"
+#include "process/mailbox.hpp"
+#include "process/process.hpp"
+
+namespace otp::internal {
+
+timer_service::timer_service(node_impl& node, bool manual) : node_(node), manual_(manual) {}
+
+timer_service::~timer_service() {
+  stop();
+  for (auto& sh : shards_) {
+    for (auto& [id, e] : sh.by_id) delete e->payload;
+    sh.by_id.clear();
+  }
+}
+
+void timer_service::start() {
+  if (!manual_) thread_ = std::thread([this] { thread_main(); });
+}
+
+void timer_service::stop() {
+  {
+    std::lock_guard lk(wake_mu_);
+    stopping_ = true;
+  }
+  wake_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::uint64_t timer_service::now_us() const {
+  if (manual_) return manual_now_us_.load(std::memory_order_acquire);
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - epoch_).count());
+}
+
+void timer_service::start_timer(ref id, pid target, std::string name, mail_node* payload, std::uint64_t delay_us) {
+  auto e = std::make_unique<entry>();
+  e->id = id;
+  e->target = std::move(target);
+  e->name = std::move(name);
+  e->payload = payload;
+  const std::uint64_t now = now_us();
+  e->due_us = now + delay_us;
+  // Round the deadline up to a tick: a timer never fires early.
+  e->deadline = (e->due_us + tick_us - 1) / tick_us;
+  const std::uint64_t due = e->due_us;
+  shard& sh = shard_of(id);
+  {
+    std::lock_guard lk(sh.mu);
+    sh.wheel.insert(e.get());
+    sh.by_id.emplace(id.id(), std::move(e));
+  }
+  pending_.fetch_add(1, std::memory_order_acq_rel);
+  if (!manual_) {
+    // Wake the timer thread if this deadline is earlier than what it sleeps
+    // for. While it scans, next_due_us_ is UINT64_MAX, so a timer added then
+    // is always announced (see thread_main).
+    if (due < next_due_us_.load(std::memory_order_acquire)) {
+      std::lock_guard lk(wake_mu_);
+      if (due < next_due_us_.load(std::memory_order_relaxed)) {
+        next_due_us_.store(due, std::memory_order_release);
+        wake_cv_.notify_one();
+      }
+    }
+  }
+}
+
+std::optional<std::uint64_t> timer_service::cancel(ref id) {
+  std::unique_ptr<entry> e;
+  {
+    shard& sh = shard_of(id);
+    std::lock_guard lk(sh.mu);
+    auto it = sh.by_id.find(id.id());
+    if (it == sh.by_id.end()) return std::nullopt;
+    e = std::move(it->second);
+    sh.by_id.erase(it);
+    sh.wheel.remove(e.get());
+  }
+  pending_.fetch_sub(1, std::memory_order_acq_rel);
+  delete e->payload;
+  auto* target = static_cast<process*>(e->target.get());
+  if (target && !target->alive()) return std::nullopt;  // a dead target had cancelled it (§14.4)
+  const std::uint64_t now = now_us();
+  return e->due_us > now ? e->due_us - now : 0;
+}
+
+std::optional<std::uint64_t> timer_service::read(ref id) {
+  std::uint64_t due = 0;
+  {
+    shard& sh = shard_of(id);
+    std::lock_guard lk(sh.mu);
+    auto it = sh.by_id.find(id.id());
+    if (it == sh.by_id.end()) return std::nullopt;
+    auto* target = static_cast<process*>(it->second->target.get());
+    if (!target || target->alive()) {
+      due = it->second->due_us;
+    } else {
+      due = UINT64_MAX;
+    }
+  }
+  if (due == UINT64_MAX) {  // the target died: the timer is gone (§14.4)
+    cancel(id);
+    return std::nullopt;
+  }
+  const std::uint64_t now = now_us();
+  return due > now ? due - now : 0;
+}
+
+std::size_t timer_service::pending() const { return pending_.load(std::memory_order_acquire); }
+
+void timer_service::deliver(std::unique_ptr<entry> e) {
+  mail_node* payload = std::exchange(e->payload, nullptr);
+  process* target = static_cast<process*>(e->target.get());
+  std::optional<pid> named;
+  if (!e->name.empty()) {
+    named = node_.whereis(e->name);  // resolved at expiry; dropped if unregistered
+    target = named ? static_cast<process*>(named->get()) : nullptr;
+  }
+  if (!target || !target->deliver(payload)) delete payload;
+}
+
+void timer_service::fire_due(std::uint64_t now) {
+  const std::uint64_t to = ticks(now);
+  std::vector<std::unique_ptr<entry>> due;
+  for (auto& sh : shards_) {
+    std::lock_guard lk(sh.mu);
+    sh.wheel.advance(to, [&](wheel_entry* w) {
+      auto* e = static_cast<entry*>(w);
+      auto it = sh.by_id.find(e->id.id());
+      due.push_back(std::move(it->second));
+      sh.by_id.erase(it);
+    });
+  }
+  if (due.empty()) return;
+  pending_.fetch_sub(due.size(), std::memory_order_acq_rel);
+  // Equal deadlines fire in creation order (§14.6): refs grow monotonically
+  // per creating thread, and the sort is stable across shards by deadline.
+  std::stable_sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
+    return a->due_us != b->due_us ? a->due_us < b->due_us : a->id.id() < b->id.id();
+  });
+  for (auto& e : due) deliver(std::move(e));
+}
+
+void timer_service::advance(std::chrono::microseconds d) {
+  const auto add = static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0));
+  const std::uint64_t now = manual_now_us_.fetch_add(add, std::memory_order_acq_rel) + add;
+  fire_due(now);
+}
+
+void timer_service::thread_main() {
+  std::unique_lock lk(wake_mu_);
+  while (!stopping_) {
+    next_due_us_.store(UINT64_MAX, std::memory_order_release);  // scanning: every start announces itself
+    lk.unlock();
+    fire_due(now_us());
+    std::uint64_t next = UINT64_MAX;
+    for (auto& sh : shards_) {
+      std::lock_guard slk(sh.mu);
+      if (auto t = sh.wheel.next_expiry()) next = std::min(next, *t * tick_us);
+    }
+    lk.lock();
+    if (stopping_) break;
+    next = std::min(next, next_due_us_.load(std::memory_order_relaxed));
+    next_due_us_.store(next, std::memory_order_release);
+    auto earlier = [&] { return stopping_ || next_due_us_.load(std::memory_order_relaxed) < next; };
+    if (next == UINT64_MAX) wake_cv_.wait(lk, earlier);
+    else if (next > now_us()) wake_cv_.wait_until(lk, epoch_ + std::chrono::microseconds(next), earlier);
+  }
+}
+
+}  // namespace otp::internal

@@ -1,0 +1,54 @@
+// The timer API of otp/timer.hpp over the node's timer service.
+
+#include "otp/timer.hpp"
+
+#include "node_impl.hpp"
+#include "otp/error.hpp"
+
+namespace otp {
+
+namespace {
+std::uint64_t delay_us(std::chrono::milliseconds delay) {
+  if (delay.count() < 0) throw badarg("timer: negative time");  // §14.4
+  return static_cast<std::uint64_t>(delay.count()) * 1000;
+}
+std::optional<std::chrono::milliseconds> to_ms(std::optional<std::uint64_t> us) {
+  if (!us) return std::nullopt;
+  return std::chrono::milliseconds((*us + 999) / 1000);  // Erlang rounds remaining time up
+}
+}  // namespace
+
+namespace detail {
+
+ref next_timer_ref() { return make_ref(); }
+
+ref start_timer_core(ref tref, const pid& dest, message&& m, std::chrono::milliseconds delay) {
+  const std::uint64_t us = delay_us(delay);
+  auto* target = static_cast<internal::process*>(dest.get());
+  if (!target || !target->alive()) return tref;  // a dead target: the timer is cancelled at once
+  internal::current_node().timers().start_timer(tref, dest, {}, new internal::message_node(std::move(m)), us);
+  return tref;
+}
+
+ref start_timer_core(const pid& dest, message&& m, std::chrono::milliseconds delay) {
+  return start_timer_core(make_ref(), dest, std::move(m), delay);
+}
+
+ref start_timer_core(std::string name, message&& m, std::chrono::milliseconds delay) {
+  const std::uint64_t us = delay_us(delay);
+  ref tref = make_ref();
+  internal::current_node().timers().start_timer(tref, {}, std::move(name), new internal::message_node(std::move(m)), us);
+  return tref;
+}
+
+}  // namespace detail
+
+std::optional<std::chrono::milliseconds> cancel_timer(const ref& tref) {
+  return to_ms(internal::current_node().timers().cancel(tref));
+}
+
+std::optional<std::chrono::milliseconds> read_timer(const ref& tref) {
+  return to_ms(internal::current_node().timers().read(tref));
+}
+
+}  // namespace otp
