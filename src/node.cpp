@@ -90,7 +90,9 @@ process* node_impl::create_process(std::unique_ptr<detail::body_base> body, bool
   table_shard& sh = table_[p->serial % table_shards];
   {
     std::lock_guard lk(sh.mu);
-    sh.set.insert(p);
+    p->table_next = sh.head;
+    if (sh.head) sh.head->table_prev = p;
+    sh.head = p;
   }
   live_.fetch_add(1, std::memory_order_acq_rel);
   if (!foreign) fiber_live_.fetch_add(1, std::memory_order_acq_rel);
@@ -101,7 +103,10 @@ void node_impl::process_exited(process* p) noexcept {
   table_shard& sh = table_[p->serial % table_shards];
   {
     std::lock_guard lk(sh.mu);
-    sh.set.erase(p);
+    if (p->table_prev) p->table_prev->table_next = p->table_next;
+    else sh.head = p->table_next;
+    if (p->table_next) p->table_next->table_prev = p->table_prev;
+    p->table_prev = p->table_next = nullptr;
   }
   const bool foreign = p->foreign();
   live_.fetch_sub(1, std::memory_order_acq_rel);
@@ -136,9 +141,17 @@ void node_impl::notify_one() {
 
 // ---------------------------------------------------------------- names
 
+// `named` and the inbox's closed state form a Dekker pair (both seq_cst):
+// either register_name sees the process closed and fails, or the exiting
+// process sees `named` and takes the lock to remove the name.
 bool node_impl::register_name(const std::string& name, process* p) {
   std::lock_guard lk(names_mu_);
-  if (names_.count(name) || !p->registered_name.empty() || !p->alive()) return false;
+  if (names_.count(name) || !p->registered_name.empty()) return false;
+  p->named.store(true, std::memory_order_seq_cst);
+  if (!p->alive()) {
+    p->named.store(false, std::memory_order_seq_cst);
+    return false;
+  }
   names_.emplace(name, p->self_pid());
   p->registered_name = name;
   return true;
@@ -154,6 +167,7 @@ bool node_impl::unregister_name(std::string_view name) {
 }
 
 void node_impl::unregister_process(process* p) {
+  if (!p->named.load(std::memory_order_seq_cst)) return;
   std::lock_guard lk(names_mu_);
   if (p->registered_name.empty()) return;
   names_.erase(p->registered_name);
@@ -243,7 +257,7 @@ void node_impl::terminate_all() {
   std::vector<pid> all;
   for (auto& sh : table_) {
     std::lock_guard lk(sh.mu);
-    for (process* p : sh.set) all.push_back(p->self_pid());
+    sh.for_each([&](process* p) { all.push_back(p->self_pid()); });
   }
   process* me = tctx().proc;
   for (const pid& p : all) {
@@ -269,7 +283,7 @@ void node_impl::shutdown() {
   std::vector<pid> foreign;
   for (auto& sh : table_) {
     std::lock_guard lk(sh.mu);
-    for (process* p : sh.set) foreign.push_back(p->self_pid());
+    sh.for_each([&](process* p) { foreign.push_back(p->self_pid()); });
   }
   for (const pid& p : foreign) static_cast<process*>(p.get())->force_finish(exit_reason::shutdown());
   timers_.stop();

@@ -87,7 +87,11 @@ class node_impl {
   // process table, sharded to keep spawn/exit off one lock
   struct alignas(64) table_shard {
     std::mutex mu;
-    std::unordered_set<process*> set;
+    process* head = nullptr;  // intrusive list: no allocation per spawn
+    template <class F>
+    void for_each(F&& f) {
+      for (process* p = head; p; p = p->table_next) f(p);
+    }
   };
   static constexpr unsigned table_shards = 16;
   table_shard table_[table_shards];

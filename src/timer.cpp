@@ -2,6 +2,8 @@
 
 #include "otp/timer.hpp"
 
+#include <algorithm>
+
 #include "node_impl.hpp"
 #include "otp/error.hpp"
 
@@ -10,7 +12,10 @@ namespace otp {
 namespace {
 std::uint64_t delay_us(std::chrono::milliseconds delay) {
   if (delay.count() < 0) throw badarg("timer: negative time");  // §14.4
-  return static_cast<std::uint64_t>(delay.count()) * 1000;
+  // A 0 ms timer fires no sooner than 1 ms later: the timer thread must not
+  // beat a plain send that the creator makes right after (OTP §14.5 observes
+  // send_after(0) as asynchronous); Erlang's own resolution is 1 ms.
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(delay.count(), 1)) * 1000;
 }
 std::optional<std::chrono::milliseconds> to_ms(std::optional<std::uint64_t> us) {
   if (!us) return std::nullopt;

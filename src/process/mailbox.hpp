@@ -105,12 +105,12 @@ class inbox {
 
   /// Owner only: closes the inbox; returns what was still in it, oldest first.
   mail_node* close() noexcept {
-    mail_node* h = head_.exchange(closed(), std::memory_order_acq_rel);
+    mail_node* h = head_.exchange(closed(), std::memory_order_seq_cst);
     if (h == blocked() || h == closed()) return nullptr;
     return reverse(h);
   }
 
-  bool is_closed() const noexcept { return head_.load(std::memory_order_acquire) == closed(); }
+  bool is_closed() const noexcept { return head_.load(std::memory_order_seq_cst) == closed(); }
   bool has_pending() const noexcept {
     mail_node* h = head_.load(std::memory_order_acquire);
     return h != nullptr && h != blocked() && h != closed();

@@ -36,7 +36,7 @@ struct info_reply {
 namespace internal {
 
 process::process(node_impl& node, std::unique_ptr<detail::body_base> body, bool foreign)
-    : node_(&node), body_(std::move(body)), foreign_(foreign) {
+    : node_(&node), body_(std::move(body)), foreign_(foreign), budget_limit_(node.options().message_budget) {
   serial = node.next_serial();
 }
 
@@ -112,7 +112,12 @@ void process::wait() {
     while (thread_wake_.exchange(0, std::memory_order_acquire) == 0) thread_wake_.wait(0, std::memory_order_acquire);
     return;
   }
-  fiber::switch_to(tctx().sched->take_fiber(), &park_waiting, this);
+  scheduler* s = tctx().sched;
+  if (process* next = s->take_next_parked()) {
+    fiber::switch_to(std::exchange(next->parked, nullptr), &park_waiting, this);
+  } else {
+    fiber::switch_to(s->take_fiber(), &park_waiting, this);
+  }
 }
 
 void process::yield() {
@@ -199,15 +204,15 @@ void process::handle_signal(signal_node* s) {
       remove_link(s->from);
       break;
     case mail_kind::monitor:
-      monitored_by_.push_back({s->mref, std::move(s->from), {}});
+      monitored_by_.emplace(s->mref, monitor_entry{std::move(s->from), {}});
       break;
     case mail_kind::demonitor:
-      std::erase_if(monitored_by_, [&](const monitor_entry& m) { return m.mref == s->mref; });
+      monitored_by_.erase(s->mref);
       break;
     case mail_kind::down: {
-      auto it = std::find_if(monitors_.begin(), monitors_.end(), [&](const monitor_entry& m) { return m.mref == s->mref; });
+      auto it = monitors_.find(s->mref);
       if (it == monitors_.end()) break;  // demonitored: dropped
-      std::string name = std::move(it->name);
+      std::string name = std::move(it->second.name);
       monitors_.erase(it);
       append_message(down_msg{s->mref, std::move(s->from), std::move(name), std::move(s->reason)});
       break;
@@ -233,23 +238,22 @@ std::optional<message> process::receive(detail::match_fn match, const void* ctx,
   const std::uint64_t seq = ++receive_seq_;
   receive_timed_out_ = false;
   ref timer;
-  struct timer_guard {
-    node_impl* node;
-    ref* id;
-    ~timer_guard() {
-      if (*id) node->timers().cancel(*id);
+  struct receive_guard {
+    process* self;
+    ref* timer;
+    ~receive_guard() {
+      self->in_receive_ = false;
+      if (*timer) self->node_->timers().cancel(*timer);
     }
-  } guard{node_, &timer};
+  } guard{this, &timer};
+  in_receive_ = true;  // an info request answered while we wait says `waiting`
 
   for (;;) {
     drain();
     for (mail_node* n = prev ? prev->next : queue_.head(); n; prev = n, n = n->next) {
       if (!match(ctx, static_cast<message_node*>(n)->msg)) continue;
       message m = take(prev);
-      if (++budget_ >= node_->options().message_budget) {
-        budget_ = 0;
-        yield();  // fairness: a process that keeps receiving lets others run
-      }
+      reduce();
       status.store(process_status::running, std::memory_order_relaxed);
       return m;
     }
@@ -296,23 +300,23 @@ ref process::monitor(const pid& target, std::string name) {
   ref r = make_ref();
   auto* t = static_cast<process*>(target.get());
   if (t) {
-    monitors_.push_back({r, target, name});
+    monitors_.emplace(r, monitor_entry{target, name});
     auto* s = new signal_node(mail_kind::monitor);
     s->from = self_pid();
     s->mref = r;
     if (t->deliver(s)) return r;
     delete s;
-    monitors_.pop_back();
+    monitors_.erase(r);
   }
   append_message(down_msg{r, target, std::move(name), exit_reason::noproc()});  // §8.10, §8.11
   return r;
 }
 
 bool process::demonitor(ref r, demonitor_options o) {
-  auto it = std::find_if(monitors_.begin(), monitors_.end(), [&](const monitor_entry& m) { return m.mref == r; });
+  auto it = monitors_.find(r);
   const bool active = it != monitors_.end();
   if (active) {
-    pid target = std::move(it->other);
+    pid target = std::move(it->second.other);
     monitors_.erase(it);
     send_signal(target, mail_kind::demonitor, {}, r);
   }
@@ -340,9 +344,10 @@ void process::exit_signal(const pid& target, const exit_reason& reason) {
 
 // ---------------------------------------------------------------- exit
 
-void process::die(const exit_reason& reason) {
+void process::die(const exit_reason& why) {
+  exit_reason reason = why;  // `why` may live in pending_exit_
   pending_exit_.reset();
-  if (!foreign_) throw exit_unwind{reason};
+  if (!foreign_) throw exit_unwind{std::move(reason)};
   finish(reason);
   throw exit_error(reason);
 }
@@ -384,8 +389,8 @@ void process::finish(const exit_reason& reason) {
   queue_.clear();
   const exit_reason& out = reason.is_kill() ? exit_reason::killed() : reason;
   for (const pid& l : links_) send_signal(l, mail_kind::link_exit, out);
-  for (const monitor_entry& m : monitored_by_) send_signal(m.other, mail_kind::down, out, m.mref);
-  for (const monitor_entry& m : monitors_) send_signal(m.other, mail_kind::demonitor, {}, m.mref);
+  for (const auto& [r, m] : monitored_by_) send_signal(m.other, mail_kind::down, out, r);
+  for (const auto& [r, m] : monitors_) send_signal(m.other, mail_kind::demonitor, {}, r);
   links_.clear();
   monitored_by_.clear();
   monitors_.clear();
@@ -414,10 +419,10 @@ process_details process::details() {
   process_details d;
   d.message_queue_len = queue_.size();
   d.links = links_;
-  for (const auto& m : monitors_) d.monitors.push_back(m.mref);
-  for (const auto& m : monitored_by_) d.monitored_by.push_back(m.other);
+  for (const auto& [r, m] : monitors_) d.monitors.push_back(r);
+  for (const auto& [r, m] : monitored_by_) d.monitored_by.push_back(m.other);
   d.trap_exit = trap_exit_;
-  d.status = status.load(std::memory_order_relaxed);
+  d.status = in_receive_ ? process_status::waiting : status.load(std::memory_order_relaxed);
   d.memory = sizeof(process) + queue_.size() * sizeof(message_node) + (started && !foreign_ ? node_->options().stack_size : 0);
   d.registered_name = node_->name_of(this);
   return d;
@@ -481,6 +486,7 @@ pid spawn_core(std::unique_ptr<body_base> body, const spawn_options& opts, spawn
   if (mode == spawn_mode::link) parent.adopt_link(child_pid, child);
   if (mode == spawn_mode::monitor) *mref = parent.adopt_monitor(child_pid, child);
   n.schedule(child, false);
+  parent.reduce();
   return child_pid;
 }
 
@@ -489,6 +495,7 @@ void send_core(const pid& to, message&& m) {
   if (!target) return;
   auto* n = new internal::message_node(std::move(m));
   if (!target->deliver(n)) delete n;  // dead: dropped, as in Erlang
+  if (internal::process* me = internal::tctx().proc) me->reduce();
 }
 
 void send_core(std::string_view name, message&& m) {
@@ -551,7 +558,10 @@ std::optional<process_details> process_info(const pid& p) {
   auto* target = static_cast<internal::process*>(p.get());
   if (!target) return std::nullopt;
   internal::process& me = internal::current_process();
-  if (target == &me) return me.details();
+  if (target == &me) {
+    me.process_signals();  // count what has arrived, as Erlang does
+    return me.details();
+  }
   ref tag = make_ref();
   auto* s = new internal::signal_node(internal::mail_kind::info_request);
   s->from = me.self_pid();

@@ -14,6 +14,7 @@
 #include <optional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -63,6 +64,15 @@ class process final : public detail::process_base {
   void run_body();
 
   // ---- owner only ----
+  /// Counts one unit of work (a send, a spawn, a receive) and yields when
+  /// the budget is used up: BEAM's reductions, so a process that only sends
+  /// cannot starve the others on its scheduler.
+  void reduce() {
+    if (++budget_ >= budget_limit_) {
+      budget_ = 0;
+      yield();
+    }
+  }
   /// Runs `job` on the blocking pool; suspends the fiber (not the thread)
   /// until it is done. Exit signals wait until then (like a dirty NIF).
   void run_blocking(std::function<void()> job);
@@ -79,8 +89,8 @@ class process final : public detail::process_base {
   }
   ref adopt_monitor(const pid& child_pid, process* child) {
     ref r = make_ref();
-    monitors_.push_back({r, child_pid, {}});
-    child->monitored_by_.push_back({r, self_pid(), {}});
+    monitors_.emplace(r, monitor_entry{child_pid, {}});
+    child->monitored_by_.emplace(r, monitor_entry{self_pid(), {}});
     return r;
   }
   /// Scheduler, right after parking this process's fiber.
@@ -100,8 +110,13 @@ class process final : public detail::process_base {
   /// Handles pending signals now (used before the body starts).
   void process_signals();
   process_details details();
-  /// Names: guarded by the node's name mutex.
+  /// Names: guarded by the node's name mutex. `named` lets an unnamed
+  /// process exit without taking that mutex (see node_impl::register_name).
   std::string registered_name;
+  std::atomic<bool> named{false};
+  /// Links in the node's process table shard (guarded by its mutex).
+  process* table_prev = nullptr;
+  process* table_next = nullptr;
 
  private:
   // Drains the inbox into queue_, acting on signals; may throw exit_unwind.
@@ -128,19 +143,21 @@ class process final : public detail::process_base {
   mail_queue queue_;
   std::vector<pid> links_;
   struct monitor_entry {
-    ref mref;
     pid other;         // target (held) or watcher (monitored_by)
     std::string name;  // a monitor by registered name reports it in DOWN
   };
-  std::vector<monitor_entry> monitors_;      // we monitor them
-  std::vector<monitor_entry> monitored_by_;  // they monitor us
+  // Hashed by ref: a process may hold thousands (a supervisor, a spawner).
+  std::unordered_map<ref, monitor_entry> monitors_;      // we monitor them
+  std::unordered_map<ref, monitor_entry> monitored_by_;  // they monitor us
   bool trap_exit_ = false;
   std::atomic<bool> finished_{false};
   std::optional<exit_reason> pending_exit_;  // set while draining, acted on after
   std::vector<signal_node*> info_requests_;  // answered after draining
   std::uint64_t receive_seq_ = 0;
   bool receive_timed_out_ = false;
+  bool in_receive_ = false;
   unsigned budget_ = 0;
+  unsigned budget_limit_;
   // foreign threads wait here (futex)
   std::atomic<std::uint32_t> thread_wake_{0};
 

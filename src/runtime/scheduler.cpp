@@ -84,7 +84,27 @@ void scheduler::push(process* p, bool next) {
     node_.inject(p);
     return;
   }
-  node_.notify_one();
+  // Wake an idle scheduler only when there is more here than this one will
+  // get to at once: waking another core for a single process would split
+  // communicating processes across cores (a cross-CPU wake-up costs tens of
+  // microseconds on these machines).
+  if (queue_.size() > 1) node_.notify_one();
+}
+
+process* scheduler::take_next_parked() {
+  if (!next_ || !next_->parked || next_streak_ >= max_next_streak) return nullptr;
+  ++next_streak_;
+  process* p = std::exchange(next_, nullptr);
+  begin_slice(p);
+  return p;
+}
+
+void scheduler::begin_slice(process* p) {
+  tctx().proc = p;
+  // Watchdog bookkeeping: two relaxed stores, no clock read on this path.
+  running.store(p->serial, std::memory_order_relaxed);
+  slice.store(slice.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  p->status.store(process_status::running, std::memory_order_relaxed);
 }
 
 process* scheduler::find_work() {
@@ -134,6 +154,7 @@ process* scheduler::steal() {
 }
 
 void scheduler::park() {
+  running.store(0, std::memory_order_relaxed);  // idle is not a long schedule
   sleeping_.store(1, std::memory_order_seq_cst);
   node_.idle.fetch_add(1, std::memory_order_seq_cst);
   // Re-check after announcing: a producer that published work before seeing
@@ -175,12 +196,7 @@ fiber* dedicated_entry(void* arg) {
 }  // namespace
 
 void scheduler::run(process* p) {
-  thread_context& t = tctx();
-  t.proc = p;
-  // Watchdog bookkeeping: two relaxed stores, no clock read on this path.
-  running.store(p->serial, std::memory_order_relaxed);
-  slice.store(slice.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  p->status.store(process_status::running, std::memory_order_relaxed);
+  begin_slice(p);
   if (fiber* f = std::exchange(p->parked, nullptr)) {
     fiber::switch_to(f, &pool_on_top, nullptr);
   } else if (!p->started) {

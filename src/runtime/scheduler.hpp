@@ -41,6 +41,11 @@ class scheduler {
   /// Owner thread: a fiber to continue the loop on (from the pool or new).
   fiber* take_fiber();
   void pool_fiber(fiber* f);
+  /// Owner thread: if the LIFO slot holds a process suspended on a fiber,
+  /// takes it and starts its slice, for a direct fiber-to-fiber hand-off
+  /// (one switch instead of two through the loop).
+  process* take_next_parked();
+  void begin_slice(process* p);
   /// Any thread: wakes this scheduler if it is parked. True if it was.
   bool unpark();
   void request_quit();

@@ -1,0 +1,35 @@
+# The two commands of the README, plus the sanitizer runs CI adds.
+#   make demo      install dependencies, build, run the demo
+#   make test      install dependencies, build, run every test
+#   make sanitize  the whole suite under ThreadSanitizer and ASan+UBSan
+#   make bench     the side-by-side comparison with the BEAM (bench/compare)
+.PHONY: demo test sanitize tsan asan bench deps
+
+deps:
+	@scripts/deps.sh
+
+demo: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release --target otp_demo
+	@build/release/examples/otp_demo
+
+test: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release
+	@ctest --preset release -j2
+
+tsan: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan --target otp_tests
+	@ctest --preset tsan
+
+asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan --target otp_tests
+	@ctest --preset asan
+
+sanitize: tsan asan
+
+bench:
+	@scripts/deps.sh --bench
+	@bench/compare

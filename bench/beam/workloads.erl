@@ -1,0 +1,466 @@
+%%% BEAM reference implementation of the otpcpp comparison workloads.
+%%%
+%%% One workload per VM invocation; the result is printed as one JSON line per
+%%% metric on stdout, everything else (diagnostics, errors) goes to stderr:
+%%%
+%%%   {"workload": "<name>", "value": <number>, "unit": "<unit>", "better": "higher"|"lower"}
+%%%
+%%% Usage (this is what bench/compare runs):
+%%%
+%%%   erlc -o DIR bench/beam/workloads.erl
+%%%   erl -noinput -pa DIR +P 2000000 +S N:N -run workloads main WORKLOAD [SIZE [MAX_DELAY_MS]]
+%%%
+%%% SIZE defaults to the full size listed below. MAX_DELAY_MS only applies to
+%%% timer_lateness; when omitted it is 1000 for SIZE >= 100000 and 300 below
+%%% that (the quick size), the same rule the C++ program applies to --size.
+%%%
+%%% Workloads and what SIZE counts (full size in brackets):
+%%%   ping_pong            round trips between two processes      [1000000]
+%%%   thread_ring          token hops around a 503-process ring   [10000000]
+%%%   spawn_exit           processes spawned (and exited)         [1000000]
+%%%   fan_in_2/16/1000     total messages received                [4000000]
+%%%   idle_process_bytes   processes parked in receive            [100000]
+%%%   timer_lateness       timers armed                           [100000]
+%%%   million_processes    processes parked in receive            [1000000]
+%%%
+%%% General choices:
+%%%  * The VM runs with default flags apart from +P (room for 1M processes)
+%%%    and +S (scheduler count under test): no scheduler binding or busy-wait
+%%%    tuning, so the figures are what an untuned BEAM node delivers.
+%%%  * No warm-up: OTP 25 JITs modules at load time, and the C++ side also
+%%%    measures a cold process, so neither side gets a warm allocator.
+%%%  * Each workload runs in a freshly spawned process (see isolated/1) so that
+%%%    its mailbox and heap are clean and a crash becomes a clean exit status.
+%%%  * Durations use erlang:monotonic_time/1, never wall-clock time.
+%%%  * Messages are atoms or small integers wherever possible so that the
+%%%    numbers measure the runtime, not term copying.
+-module(workloads).
+
+-export([main/1]).
+
+%% Spawned through a plain M:F/A so that parked processes hold no closure.
+-export([park/0]).
+
+-define(RING_SIZE, 503).
+-define(SPAWN_WINDOW, 1000).
+-define(TIMER_RECEIVERS, 4).
+
+%%--------------------------------------------------------------------
+%% Entry point
+%%--------------------------------------------------------------------
+
+%% Called by `erl -run workloads main Args...`; Args are strings.
+%% Always ends the VM itself: 0 = success, 1 = workload crashed, 2 = usage.
+-spec main([string()]) -> no_return().
+main(Args) ->
+    Status =
+        try parse_args(Args) of
+            {Name, Fun} ->
+                case isolated(Fun) of
+                    {ok, Results} ->
+                        lists:foreach(fun emit/1, Results),
+                        0;
+                    {error, Reason} ->
+                        err("workloads: ~s failed: ~p~n", [Name, Reason]),
+                        1
+                end
+        catch
+            throw:{usage, Msg} ->
+                err("workloads: ~s~n~s", [Msg, usage()]),
+                2
+        end,
+    %% halt/1 with an integer status flushes stdout before exiting.
+    erlang:halt(Status).
+
+usage() ->
+    "usage: erl -noinput -pa DIR +P 2000000 -run workloads main "
+    "WORKLOAD [SIZE [MAX_DELAY_MS]]\n"
+    "workloads: ping_pong thread_ring spawn_exit fan_in_2 fan_in_16 "
+    "fan_in_1000 idle_process_bytes timer_lateness million_processes\n".
+
+parse_args([]) ->
+    throw({usage, "missing workload name"});
+parse_args([Name | Rest]) ->
+    {Size, Extra} =
+        case Rest of
+            [] -> {default, []};
+            [S | More] -> {positive_int(S), [positive_or_zero_int(X) || X <- More]}
+        end,
+    {Name, workload(Name, Size, Extra)}.
+
+%% Returns a zero-arity fun that runs the workload and returns its results.
+workload("ping_pong", Size, []) ->
+    fun() -> ping_pong(or_default(Size, 1000000)) end;
+workload("thread_ring", Size, []) ->
+    fun() -> thread_ring(or_default(Size, 10000000)) end;
+workload("spawn_exit", Size, []) ->
+    fun() -> spawn_exit(or_default(Size, 1000000)) end;
+workload("fan_in_" ++ Senders = Name, Size, []) when
+        Senders =:= "2"; Senders =:= "16"; Senders =:= "1000" ->
+    fun() -> fan_in(Name, list_to_integer(Senders), or_default(Size, 4000000)) end;
+workload("idle_process_bytes", Size, []) ->
+    fun() -> idle_process_bytes(or_default(Size, 100000)) end;
+workload("timer_lateness", Size, Extra) when length(Extra) =< 1 ->
+    N = or_default(Size, 100000),
+    MaxDelay =
+        case Extra of
+            [D] -> D;
+            [] when N >= 100000 -> 1000;
+            [] -> 300
+        end,
+    fun() -> timer_lateness(N, MaxDelay) end;
+workload("million_processes", Size, []) ->
+    fun() -> million_processes(or_default(Size, 1000000)) end;
+workload(Name, _Size, _Extra) ->
+    throw({usage, "unknown workload or bad arguments: " ++ Name}).
+
+or_default(default, Full) -> Full;
+or_default(N, _Full) -> N.
+
+positive_int(S) ->
+    case string:to_integer(S) of
+        {N, ""} when N > 0 -> N;
+        _ -> throw({usage, "not a positive integer: " ++ S})
+    end.
+
+positive_or_zero_int(S) ->
+    case string:to_integer(S) of
+        {N, ""} when N >= 0 -> N;
+        _ -> throw({usage, "not a non-negative integer: " ++ S})
+    end.
+
+%% Runs Fun in a fresh process (clean heap and mailbox, not the init-spawned
+%% process that evaluates -run). The result travels back as the exit reason,
+%% so a crash in the workload is reported instead of hanging the VM.
+isolated(Fun) ->
+    {Pid, Ref} = spawn_monitor(fun() -> exit({workload_result, Fun()}) end),
+    receive
+        {'DOWN', Ref, process, Pid, {workload_result, Results}} -> {ok, Results};
+        {'DOWN', Ref, process, Pid, Reason} -> {error, Reason}
+    end.
+
+%%--------------------------------------------------------------------
+%% ping_pong: two processes, N round trips, 2 messages per round trip.
+%%--------------------------------------------------------------------
+
+%% Both ends are dedicated processes and the clock runs inside the pinger,
+%% so spawning is not measured. The ponger learns its peer once up front;
+%% after that the messages are bare atoms (no sender pid in each message).
+ping_pong(N) ->
+    Parent = self(),
+    Ponger = spawn_link(fun() -> receive {peer, P} -> pong_loop(P) end end),
+    Pinger = spawn_link(
+        fun() ->
+            T0 = now_ns(),
+            ping_loop(Ponger, N),
+            T1 = now_ns(),
+            Ponger ! stop,
+            Parent ! {ping_pong_done, self(), T1 - T0}
+        end),
+    Ponger ! {peer, Pinger},
+    receive {ping_pong_done, Pinger, Ns} -> ok end,
+    [result("ping_pong", 2 * N / secs(Ns), "msg/s", higher)].
+
+ping_loop(_Ponger, 0) ->
+    ok;
+ping_loop(Ponger, K) ->
+    Ponger ! ping,
+    receive pong -> ping_loop(Ponger, K - 1) end.
+
+pong_loop(Pinger) ->
+    receive
+        ping -> Pinger ! pong, pong_loop(Pinger);
+        stop -> ok
+    end.
+
+%%--------------------------------------------------------------------
+%% thread_ring: 503 processes in a ring pass a token Hops times.
+%%--------------------------------------------------------------------
+
+%% As in the Benchmarks Game: the token is the number of hops still to go,
+%% each node forwards Token-1 to its successor, the node that receives 0
+%% reports. The ring is wired and every node has acknowledged its successor
+%% before the clock starts, so only token passing is timed.
+thread_ring(Hops) ->
+    Parent = self(),
+    Nodes = [spawn_link(fun() -> ring_node(Parent) end) || _ <- lists:seq(1, ?RING_SIZE)],
+    [First | _] = Nodes,
+    Successors = tl(Nodes) ++ [First],
+    lists:foreach(fun({Node, Next}) -> Node ! {next, Next} end,
+                  lists:zip(Nodes, Successors)),
+    [receive {ring_ready, Node} -> ok end || Node <- Nodes],
+    T0 = now_ns(),
+    First ! Hops,
+    receive ring_done -> ok end,
+    T1 = now_ns(),
+    [result("thread_ring", Hops / secs(T1 - T0), "hops/s", higher)].
+
+ring_node(Parent) ->
+    receive
+        {next, Next} ->
+            Parent ! {ring_ready, self()},
+            ring_loop(Next, Parent)
+    end.
+
+ring_loop(Next, Parent) ->
+    receive
+        0 ->
+            Parent ! ring_done,
+            ring_loop(Next, Parent);
+        Token ->
+            Next ! Token - 1,
+            ring_loop(Next, Parent)
+    end.
+
+%%--------------------------------------------------------------------
+%% spawn_exit: spawn N processes that exit at once.
+%%--------------------------------------------------------------------
+
+%% Strategy (shared with the C++ side): spawn_monitor each process and wait
+%% for its 'DOWN', keeping at most ?SPAWN_WINDOW (1000) outstanding; each
+%% 'DOWN' received releases the next spawn. This bounds memory, so the number
+%% is spawn + exit + monitor notification cost, not allocator growth with 1M
+%% live processes (million_processes covers that). The clock covers
+%% everything until the last 'DOWN' arrived; value = elapsed / N.
+spawn_exit(N) ->
+    T0 = now_ns(),
+    Initial = min(N, ?SPAWN_WINDOW),
+    spawn_n(Initial),
+    spawn_exit_loop(N - Initial, Initial),
+    T1 = now_ns(),
+    [result("spawn_exit", (T1 - T0) / N, "ns", lower)].
+
+spawn_n(0) -> ok;
+spawn_n(K) -> spawn_monitor(fun exit_now/0), spawn_n(K - 1).
+
+exit_now() -> ok.
+
+spawn_exit_loop(0, 0) ->
+    ok;
+spawn_exit_loop(ToSpawn, Outstanding) ->
+    receive
+        {'DOWN', _Ref, process, _Pid, _Reason} when ToSpawn > 0 ->
+            spawn_monitor(fun exit_now/0),
+            spawn_exit_loop(ToSpawn - 1, Outstanding);
+        {'DOWN', _Ref, process, _Pid, _Reason} ->
+            spawn_exit_loop(0, Outstanding - 1)
+    end.
+
+%%--------------------------------------------------------------------
+%% fan_in_S: S senders each send Total div S messages to one receiver.
+%%--------------------------------------------------------------------
+
+%% Senders are spawned and confirmed ready (parked waiting for 'go') before
+%% the clock starts; the clock stops when the receiver has taken the last
+%% message out of its mailbox. The receiver is this workload process itself
+%% and uses the default on-heap message queue (no message_queue_data tuning).
+fan_in(Name, Senders, Total) ->
+    PerSender = Total div Senders,
+    Receiver = self(),
+    Pids = [spawn_link(fun() -> fan_in_sender(Receiver, PerSender) end)
+            || _ <- lists:seq(1, Senders)],
+    [receive {sender_ready, P} -> ok end || P <- Pids],
+    T0 = now_ns(),
+    lists:foreach(fun(P) -> P ! go end, Pids),
+    Received = Senders * PerSender,
+    receive_n(Received),
+    T1 = now_ns(),
+    [result(Name, Received / secs(T1 - T0), "msg/s", higher)].
+
+fan_in_sender(Receiver, Count) ->
+    Receiver ! {sender_ready, self()},
+    receive go -> send_n(Receiver, Count) end.
+
+send_n(_To, 0) -> ok;
+send_n(To, K) -> To ! m, send_n(To, K - 1).
+
+receive_n(0) -> ok;
+receive_n(K) -> receive m -> receive_n(K - 1) end.
+
+%%--------------------------------------------------------------------
+%% idle_process_bytes: memory per process parked in receive.
+%%--------------------------------------------------------------------
+
+%% Uses erlang:memory(total): the VM's own accounting of what its allocators
+%% hold (process control blocks, heaps, ...). The C++ side reports an RSS
+%% delta instead, so this is close but not the identical yardstick; the RSS
+%% delta is printed to stderr for reference. The process table is sized by
+%% +P at boot, so it is not part of the delta. Pids are not kept in a list
+%% (that list would be counted too); only the last one is needed.
+idle_process_bytes(N) ->
+    garbage_collect(),
+    MemBefore = erlang:memory(total),
+    RssBefore = rss_bytes(),
+    spawn_parked(N),
+    garbage_collect(),
+    MemAfter = erlang:memory(total),
+    RssAfter = rss_bytes(),
+    info("idle_process_bytes: erlang:memory(total) delta ~.1f bytes/process, "
+         "RSS delta ~s bytes/process~n",
+         [(MemAfter - MemBefore) / N, per_process(RssBefore, RssAfter, N)]),
+    [result("idle_process_bytes", (MemAfter - MemBefore) / N, "bytes", lower)].
+
+%%--------------------------------------------------------------------
+%% million_processes: time and RSS for N processes parked in receive.
+%%--------------------------------------------------------------------
+
+%% Time = spawning all N plus confirming they are parked (see
+%% spawn_parked/1). Memory = OS resident set size delta of the VM process
+%% (same yardstick as the C++ side), in MiB; erlang:memory(total) delta goes
+%% to stderr for reference.
+million_processes(N) ->
+    garbage_collect(),
+    MemBefore = erlang:memory(total),
+    RssBefore = rss_bytes(),
+    T0 = now_ns(),
+    spawn_parked(N),
+    T1 = now_ns(),
+    MemAfter = erlang:memory(total),
+    RssAfter = rss_bytes(),
+    info("million_processes: ~b processes, erlang:memory(total) delta ~.1f MiB~n",
+         [N, (MemAfter - MemBefore) / mib()]),
+    Rss = case {RssBefore, RssAfter} of
+              {B, A} when is_integer(B), is_integer(A) ->
+                  [result("million_processes_rss", (A - B) / mib(), "MiB", lower)];
+              _ ->
+                  info("million_processes: could not read RSS, no rss line~n", []),
+                  []
+          end,
+    [result("million_processes_time", secs(T1 - T0), "s", lower) | Rss].
+
+%% Spawns N processes blocked in receive and returns once all of them are
+%% parked: a message round trip with the last spawned process (it was
+%% enqueued last, so by the time it answers the others have normally run
+%% too), then wait until the run queues are empty, which settles the
+%% multi-scheduler case where a few may not have started yet. (A process
+%% that is running right now is not in a run queue, but a parked-to-be
+%% process only runs for a few instructions before it blocks.)
+spawn_parked(N) when N > 0 ->
+    Last = spawn_parked_n(N, undefined),
+    Last ! {ping, self()},
+    receive pong -> ok end,
+    wait_until_run_queues_empty(now_ns() + 5000000000).
+
+spawn_parked_n(0, Last) -> Last;
+spawn_parked_n(K, _) -> spawn_parked_n(K - 1, spawn(?MODULE, park, [])).
+
+park() ->
+    receive
+        {ping, From} -> From ! pong, park();
+        stop -> ok
+    end.
+
+wait_until_run_queues_empty(Deadline) ->
+    case erlang:statistics(total_run_queue_lengths) of
+        0 ->
+            ok;
+        _ ->
+            case now_ns() > Deadline of
+                true -> info("warning: run queues did not drain; measuring anyway~n", []);
+                false -> erlang:yield(), wait_until_run_queues_empty(Deadline)
+            end
+    end.
+
+%%--------------------------------------------------------------------
+%% timer_lateness: how late erlang:send_after/3 timers are delivered.
+%%--------------------------------------------------------------------
+
+%% N timers with uniformly random delays 0..MaxDelay ms (fixed seed, so runs
+%% arm the same sequence), timer i addressed to receiver i rem 4. The due time
+%% of each timer is taken right before arming it, in microseconds; lateness =
+%% monotonic receive time - due time. Percentiles use the nearest-rank method
+%% over all N samples. Four receivers ("a few") keep any single mailbox from
+%% dominating while still sharing schedulers with the arming process.
+timer_lateness(N, MaxDelay) ->
+    Parent = self(),
+    Receivers = list_to_tuple(
+        [spawn_link(fun() ->
+                        timer_receiver(Parent, timers_for(J, N, ?TIMER_RECEIVERS), [])
+                    end)
+         || J <- lists:seq(0, ?TIMER_RECEIVERS - 1)]),
+    rand:seed(exsss, {17, 42, 2024}),
+    arm_timers(0, N, MaxDelay, Receivers),
+    Samples = lists:append(
+        [receive {lateness, R, L} -> L end || R <- tuple_to_list(Receivers)]),
+    Sorted = list_to_tuple(lists:sort(Samples)),
+    info("timer_lateness: ~b timers, delays 0..~b ms, min ~b us, max ~b us~n",
+         [N, MaxDelay, element(1, Sorted), element(N, Sorted)]),
+    [result("timer_lateness_p50", percentile(50, Sorted), "us", lower),
+     result("timer_lateness_p99", percentile(99, Sorted), "us", lower)].
+
+%% Number of indices I in 0..N-1 with I rem K =:= J.
+timers_for(J, N, K) -> (N - J + K - 1) div K.
+
+arm_timers(N, N, _MaxDelay, _Receivers) ->
+    ok;
+arm_timers(I, N, MaxDelay, Receivers) ->
+    Delay = rand:uniform(MaxDelay + 1) - 1,
+    Due = erlang:monotonic_time(microsecond) + Delay * 1000,
+    To = element(I rem tuple_size(Receivers) + 1, Receivers),
+    erlang:send_after(Delay, To, {timer, Due}),
+    arm_timers(I + 1, N, MaxDelay, Receivers).
+
+timer_receiver(Parent, 0, Acc) ->
+    Parent ! {lateness, self(), Acc};
+timer_receiver(Parent, Left, Acc) ->
+    receive
+        {timer, Due} ->
+            Late = erlang:monotonic_time(microsecond) - Due,
+            timer_receiver(Parent, Left - 1, [Late | Acc])
+    end.
+
+%% Nearest rank: the smallest sample with at least P% of samples =< it.
+percentile(P, Sorted) ->
+    N = tuple_size(Sorted),
+    Rank = max(1, ceil(P * N / 100)),
+    element(Rank, Sorted).
+
+%%--------------------------------------------------------------------
+%% Helpers
+%%--------------------------------------------------------------------
+
+now_ns() -> erlang:monotonic_time(nanosecond).
+
+secs(Ns) -> Ns / 1.0e9.
+
+mib() -> 1024 * 1024.
+
+%% Resident set size of this VM in bytes, or undefined. Reads
+%% /proc/<pid>/status (no fork), falling back to `ps -o rss=`.
+rss_bytes() ->
+    Pid = os:getpid(),
+    case file:read_file("/proc/" ++ Pid ++ "/status") of
+        {ok, Bin} ->
+            case re:run(Bin, "^VmRSS:\\s*(\\d+)\\s*kB", [multiline, {capture, all_but_first, list}]) of
+                {match, [Kb]} -> list_to_integer(Kb) * 1024;
+                nomatch -> rss_bytes_ps(Pid)
+            end;
+        {error, _} ->
+            rss_bytes_ps(Pid)
+    end.
+
+rss_bytes_ps(Pid) ->
+    case string:to_integer(string:trim(os:cmd("ps -o rss= -p " ++ Pid))) of
+        {Kb, _} when is_integer(Kb) -> Kb * 1024;
+        _ -> undefined
+    end.
+
+per_process(B, A, N) when is_integer(B), is_integer(A) ->
+    io_lib:format("~.1f", [(A - B) / N]);
+per_process(_, _, _) ->
+    "n/a".
+
+result(Name, Value, Unit, Better) -> {Name, Value, Unit, Better}.
+
+%% One JSON line on stdout. Names and units are fixed ASCII strings, so no
+%% escaping is needed.
+emit({Name, Value, Unit, Better}) ->
+    io:format("{\"workload\": \"~s\", \"value\": ~s, \"unit\": \"~s\", \"better\": \"~s\"}~n",
+              [Name, number(Value), Unit, Better]).
+
+number(V) when is_integer(V) -> integer_to_list(V);
+number(V) when is_float(V) -> float_to_list(V, [{decimals, 6}, compact]).
+
+info(Fmt, Args) -> io:format(standard_error, Fmt, Args).
+
+err(Fmt, Args) -> io:format(standard_error, Fmt, Args).
