@@ -132,9 +132,9 @@ void node_impl::inject(process* p) {
 }
 
 void node_impl::notify_one() {
-  // Pairs with scheduler::park(): work was published before this load.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (idle.load(std::memory_order_seq_cst) == 0) return;
+  // Pairs with scheduler::park(): work was published before this read. A
+  // seq_cst read-modify-write rather than a fence, which TSan cannot model.
+  if (idle.fetch_add(0, std::memory_order_seq_cst) == 0) return;
   for (auto& s : scheds_)
     if (s->unpark()) return;
 }

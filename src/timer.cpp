@@ -12,11 +12,15 @@ namespace otp {
 namespace {
 std::uint64_t delay_us(std::chrono::milliseconds delay) {
   if (delay.count() < 0) throw badarg("timer: negative time");  // §14.4
-  // A 0 ms timer fires no sooner than 1 ms later: the timer thread must not
-  // beat a plain send that the creator makes right after (OTP §14.5 observes
-  // send_after(0) as asynchronous); Erlang's own resolution is 1 ms.
-  return static_cast<std::uint64_t>(std::max<std::int64_t>(delay.count(), 1)) * 1000;
+  // With the real clock a 0 ms timer fires no sooner than 1 ms later: the
+  // timer thread must not beat a plain send that the creator makes right
+  // after (OTP §14.5 observes send_after(0) as asynchronous; Erlang's own
+  // resolution is 1 ms). The manual clock needs no such floor: its timers
+  // fire only inside advance_time().
+  const bool manual = internal::current_node().timers().manual();
+  return static_cast<std::uint64_t>(manual ? delay.count() : std::max<std::int64_t>(delay.count(), 1)) * 1000;
 }
+
 std::optional<std::chrono::milliseconds> to_ms(std::optional<std::uint64_t> us) {
   if (!us) return std::nullopt;
   return std::chrono::milliseconds((*us + 999) / 1000);  // Erlang rounds remaining time up

@@ -132,9 +132,15 @@ TEST(stress, stress_spawn_exit_churn_1m_processes_returns_to_baseline) {
   EXPECT_EQ(tn->process_count(), base_count);
   auto rss = rss_bytes();
   const std::size_t limit = 64u << 20;
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan keeps freed memory in its quarantine (256 MiB by default), so RSS
+  // says nothing about leaks there; LeakSanitizer checks those instead.
+  (void)limit;
+#else
   EXPECT_LE(rss, base_rss + limit) << "RSS grew from " << (base_rss >> 20) << " MiB to " << (rss >> 20) << " MiB";
   std::printf("[ churn    ] %llu processes, RSS %zu MiB -> %zu MiB\n", static_cast<unsigned long long>(total),
               base_rss >> 20, rss >> 20);
+#endif
 }
 
 // ------------------------------------------------------------ timers vs cancel

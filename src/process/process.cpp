@@ -176,6 +176,10 @@ void process::drain() {
       delete s;
     }
   }
+  // Past this many queued messages, senders are slowed (see congested()).
+  constexpr std::size_t congestion_threshold = 4096;
+  const bool long_queue = queue_.size() > congestion_threshold;
+  if (long_queue != congested_.load(std::memory_order_relaxed)) congested_.store(long_queue, std::memory_order_relaxed);
   if (pending_exit_) die(*pending_exit_);
 }
 
@@ -495,7 +499,7 @@ void send_core(const pid& to, message&& m) {
   if (!target) return;
   auto* n = new internal::message_node(std::move(m));
   if (!target->deliver(n)) delete n;  // dead: dropped, as in Erlang
-  if (internal::process* me = internal::tctx().proc) me->reduce();
+  if (internal::process* me = internal::tctx().proc) me->reduce(target->congested() ? 50 : 1);
 }
 
 void send_core(std::string_view name, message&& m) {

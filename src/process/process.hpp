@@ -53,6 +53,10 @@ class process final : public detail::process_base {
   /// false if the process has exited (the node is not taken).
   bool deliver(mail_node* n);
   bool alive() const noexcept { return !inbox_.is_closed(); }
+  /// Set by the process while its queue is long: senders then give up their
+  /// slice after sending to it (BEAM's "sender punishment"), so a flooded
+  /// receiver gets the CPU instead of its queue growing without bound.
+  bool congested() const noexcept { return congested_.load(std::memory_order_relaxed); }
   std::atomic<process_status> status{process_status::runnable};
   std::size_t stack_size = 0;  // 0 = pooled
 
@@ -67,8 +71,9 @@ class process final : public detail::process_base {
   /// Counts one unit of work (a send, a spawn, a receive) and yields when
   /// the budget is used up: BEAM's reductions, so a process that only sends
   /// cannot starve the others on its scheduler.
-  void reduce() {
-    if (++budget_ >= budget_limit_) {
+  void reduce(unsigned cost = 1) {
+    budget_ += cost;
+    if (budget_ >= budget_limit_) {
       budget_ = 0;
       yield();
     }
@@ -158,6 +163,7 @@ class process final : public detail::process_base {
   bool in_receive_ = false;
   unsigned budget_ = 0;
   unsigned budget_limit_;
+  std::atomic<bool> congested_{false};
   // foreign threads wait here (futex)
   std::atomic<std::uint32_t> thread_wake_{0};
 
