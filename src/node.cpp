@@ -99,6 +99,14 @@ process* node_impl::create_process(std::unique_ptr<detail::body_base> body, bool
   return p;
 }
 
+void node_impl::process_exiting(process* p) noexcept {
+  live_.fetch_sub(1, std::memory_order_acq_rel);
+  if (!p->foreign() && fiber_live_.fetch_sub(1, std::memory_order_acq_rel) == 1 && stopping()) {
+    std::lock_guard lk(exit_mu_);
+    exit_cv_.notify_all();
+  }
+}
+
 void node_impl::process_exited(process* p) noexcept {
   table_shard& sh = table_[p->serial % table_shards];
   {
@@ -107,12 +115,6 @@ void node_impl::process_exited(process* p) noexcept {
     else sh.head = p->table_next;
     if (p->table_next) p->table_next->table_prev = p->table_prev;
     p->table_prev = p->table_next = nullptr;
-  }
-  const bool foreign = p->foreign();
-  live_.fetch_sub(1, std::memory_order_acq_rel);
-  if (!foreign && fiber_live_.fetch_sub(1, std::memory_order_acq_rel) == 1 && stopping()) {
-    std::lock_guard lk(exit_mu_);
-    exit_cv_.notify_all();
   }
   detail::release(p);  // the process's reference on itself
 }

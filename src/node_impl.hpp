@@ -37,7 +37,8 @@ class node_impl {
 
   // ---- processes ----
   process* create_process(std::unique_ptr<detail::body_base> body, bool foreign);
-  void process_exited(process* p) noexcept;  // removes from the table
+  void process_exiting(process* p) noexcept;  // no longer counted as live
+  void process_exited(process* p) noexcept;   // removes from the table, drops its self-reference
   std::size_t process_count() const noexcept { return live_.load(std::memory_order_acquire); }
   std::uint64_t next_serial() noexcept { return serial_.fetch_add(1, std::memory_order_relaxed); }
 

@@ -6,19 +6,36 @@
 
 #include "node_impl.hpp"
 #include "otp/error.hpp"
+#include "runtime/context.hpp"
 
 namespace otp {
 
 namespace {
 std::uint64_t delay_us(std::chrono::milliseconds delay) {
   if (delay.count() < 0) throw badarg("timer: negative time");  // §14.4
-  // With the real clock a 0 ms timer fires no sooner than 1 ms later: the
-  // timer thread must not beat a plain send that the creator makes right
-  // after (OTP §14.5 observes send_after(0) as asynchronous; Erlang's own
-  // resolution is 1 ms). The manual clock needs no such floor: its timers
-  // fire only inside advance_time().
-  const bool manual = internal::current_node().timers().manual();
-  return static_cast<std::uint64_t>(manual ? delay.count() : std::max<std::int64_t>(delay.count(), 1)) * 1000;
+  return static_cast<std::uint64_t>(delay.count()) * 1000;
+}
+
+// Arms a timer. A 0 ms timer must not overtake a plain send its creator
+// makes right after (OTP §14.5: on the BEAM the creator's scheduler cannot
+// check timers while the creator runs). From a process: the timer waits for
+// the creator's slice to end. From a foreign thread (no slices): it fires no
+// sooner than 1 ms later. The manual clock needs neither: its timers fire
+// only inside advance_time().
+void arm(internal::node_impl& node, ref tref, pid dest, std::string name, message&& m, std::uint64_t us) {
+  auto& timers = node.timers();
+  pid creator;
+  std::uint64_t slice = 0;
+  if (us == 0 && !timers.manual()) {
+    if (internal::process* me = internal::tctx().proc) {
+      creator = me->self_pid();
+      slice = me->slices_ended.load(std::memory_order_relaxed);
+    } else {
+      us = 1000;
+    }
+  }
+  timers.start_timer(tref, std::move(dest), std::move(name), new internal::message_node(std::move(m)), us,
+                     std::move(creator), slice);
 }
 
 std::optional<std::chrono::milliseconds> to_ms(std::optional<std::uint64_t> us) {
@@ -35,7 +52,7 @@ ref start_timer_core(ref tref, const pid& dest, message&& m, std::chrono::millis
   const std::uint64_t us = delay_us(delay);
   auto* target = static_cast<internal::process*>(dest.get());
   if (!target || !target->alive()) return tref;  // a dead target: the timer is cancelled at once
-  internal::current_node().timers().start_timer(tref, dest, {}, new internal::message_node(std::move(m)), us);
+  arm(internal::current_node(), tref, dest, {}, std::move(m), us);
   return tref;
 }
 
@@ -46,7 +63,7 @@ ref start_timer_core(const pid& dest, message&& m, std::chrono::milliseconds del
 ref start_timer_core(std::string name, message&& m, std::chrono::milliseconds delay) {
   const std::uint64_t us = delay_us(delay);
   ref tref = make_ref();
-  internal::current_node().timers().start_timer(tref, {}, std::move(name), new internal::message_node(std::move(m)), us);
+  arm(internal::current_node(), tref, {}, std::move(name), std::move(m), us);
   return tref;
 }
 

@@ -193,6 +193,54 @@ TEST(links, links_8_4_non_trapping_linked_dies_killed) {
   EXPECT_EQ(await_down(pm.second).reason, exit_reason::killed());
 }
 
+// Only the exit/2 signal `kill` is special. A process that exits itself with
+// reason `kill` (exit/1) spreads an ordinary reason `kill`: checked on
+// OTP 25.2.3 (erts 13.1.5): a trapping link gets {'EXIT', P, kill}, a monitor
+// {'DOWN', _, process, P, kill}, a non-trapping linked process dies with `kill`.
+TEST(links, links_8_4_exit_self_with_kill_is_an_ordinary_reason) {
+  test_node tn;
+  otp::trap_exit(true);
+  auto p = otp::spawn_link([] {
+    (void)recv<go>();
+    otp::exit(exit_reason::kill());
+  });
+  auto r = otp::monitor(p);
+  otp::send(p, go{});
+  EXPECT_EQ(await_exit(p).reason, exit_reason::kill());
+  EXPECT_EQ(await_down(r).reason, exit_reason::kill());
+
+  auto pm = otp::spawn_monitor([] {
+    otp::spawn_link([] { otp::exit(exit_reason::kill()); });
+    idle();
+  });
+  EXPECT_EQ(await_down(pm.second).reason, exit_reason::kill());
+}
+
+TEST(links, links_8_4_kill_foreign_thread_pseudo_process) {
+  test_node tn;
+  otp::trap_exit(true);  // kill is untrappable even so
+  auto me = otp::self();
+  otp::spawn([me] { otp::exit(me, exit_reason::kill()); });
+  try {
+    (void)otp::receive_as<never_t>();
+    ADD_FAILURE() << "receive returned although the pseudo-process was killed";
+  } catch (const otp::exit_error& e) {
+    EXPECT_EQ(e.reason(), exit_reason::killed());
+  }
+}
+
+TEST(links, links_8_4_exit_self_signal_kill_dies_killed) {
+  test_node tn;
+  auto pm = otp::spawn_monitor(
+      [] {
+        otp::exit(otp::self(), exit_reason::kill());
+        otp::send(otp::self(), go{});
+        (void)recv<go>();
+      },
+      trapping());
+  EXPECT_EQ(await_down(pm.second).reason, exit_reason::killed());
+}
+
 // ------------------------------------------------------------------ 8.5
 
 TEST(links, links_8_5_explicit_killed_is_trappable) {
@@ -515,6 +563,14 @@ TEST(links, links_8_13_demonitor_flush_racing_exit_never_leaves_a_down) {
   }
 }
 
+TEST(links, links_8_13_demonitor_unknown_ref) {
+  test_node tn;
+  EXPECT_TRUE(otp::demonitor(otp::make_ref()));
+  otp::demonitor_options info;
+  info.info = true;
+  EXPECT_FALSE(otp::demonitor(otp::make_ref(), info));
+}
+
 // ------------------------------------------------------------------ 8.14
 
 TEST(links, links_8_14_link_to_dead_pid_non_trapping_process_gets_noproc_error) {
@@ -626,6 +682,17 @@ TEST(links, links_8_15_unlink_by_peer_removes_our_side) {
   ASSERT_TRUE(info.has_value());
   EXPECT_TRUE(info->links.empty());
   EXPECT_NO_THROW(EXPECT_TRUE(mailbox_empty()));
+}
+
+TEST(links, links_8_15_link_self_and_unlink_unlinked_are_no_ops) {
+  test_node tn;
+  EXPECT_NO_THROW(otp::link(otp::self()));
+  EXPECT_TRUE(otp::process_info(otp::self())->links.empty());
+  auto p = otp::spawn([] { idle(); });
+  EXPECT_NO_THROW(otp::unlink(p));  // never linked
+  EXPECT_NO_THROW(otp::unlink(dead_pid()));
+  EXPECT_TRUE(otp::process_info(otp::self())->links.empty());
+  EXPECT_TRUE(otp::is_alive(p));
 }
 
 // ------------------------------------------------------------------ 8.16

@@ -90,7 +90,7 @@ struct churn_done {
 // through spawn_monitor; waits for every DOWN.
 churn_done churn(std::uint64_t total, std::uint64_t max_alive) {
   auto me = otp::self();
-  otp::spawn([me, total, max_alive] {
+  auto [driver, driver_ref] = otp::spawn_monitor([me, total, max_alive] {
     churn_done d{0, 0, 0, ""};
     auto start_one = [&] {
       // Every 1000th exits with `shutdown` (quiet, not normal).
@@ -109,7 +109,9 @@ churn_done churn(std::uint64_t total, std::uint64_t max_alive) {
     }
     otp::send(me, std::move(d));
   });
-  return recv<churn_done>();
+  auto done = recv<churn_done>();
+  (void)await_down(driver_ref);  // the driver itself is gone too: counts are settled
+  return done;
 }
 
 TEST(stress, stress_spawn_exit_churn_1m_processes_returns_to_baseline) {

@@ -106,7 +106,7 @@ void park_blocking(fiber* from, void* arg) {
 }  // namespace
 
 void process::wait() {
-  status.store(process_status::waiting, std::memory_order_relaxed);
+  end_slice(process_status::waiting);
   if (foreign_) {
     if (!inbox_.try_block()) return;
     while (thread_wake_.exchange(0, std::memory_order_acquire) == 0) thread_wake_.wait(0, std::memory_order_acquire);
@@ -122,7 +122,7 @@ void process::wait() {
 
 void process::yield() {
   if (foreign_) return;
-  status.store(process_status::runnable, std::memory_order_relaxed);
+  end_slice(process_status::runnable);
   fiber::switch_to(tctx().sched->take_fiber(), &park_yielding, this);
 }
 
@@ -138,7 +138,7 @@ void process::run_blocking(std::function<void()> job) {
     job();
     if (state.exchange(2, std::memory_order_acq_rel) == 1) n->schedule(self, false);
   });
-  status.store(process_status::waiting, std::memory_order_relaxed);
+  end_slice(process_status::waiting);
   blocking_park b{this, &state};
   fiber::switch_to(tctx().sched->take_fiber(), &park_blocking, &b);
 }
@@ -380,8 +380,9 @@ void process::answer_dead(mail_node* n, const exit_reason& reason) {
 
 void process::finish(const exit_reason& reason) {
   if (finished_.exchange(true, std::memory_order_acq_rel)) return;
-  status.store(process_status::exiting, std::memory_order_relaxed);
+  end_slice(process_status::exiting);
   mail_node* rest = inbox_.close();  // from now on sends are dropped
+  node_->process_exiting(this);      // not counted as alive once its DOWNs can be seen
   node_->unregister_process(this);
   for (mail_node* n = rest; n;) {
     mail_node* next = n->next;
@@ -391,9 +392,11 @@ void process::finish(const exit_reason& reason) {
   for (signal_node* s : info_requests_) answer_dead(s, reason);
   info_requests_.clear();
   queue_.clear();
-  const exit_reason& out = reason.is_kill() ? exit_reason::killed() : reason;
-  for (const pid& l : links_) send_signal(l, mail_kind::link_exit, out);
-  for (const auto& [r, m] : monitored_by_) send_signal(m.other, mail_kind::down, out, r);
+  // The reason goes out as it is: a process killed by exit(P, kill) already
+  // has `killed`, while one that called exit(kill) itself sends an ordinary,
+  // trappable `kill` to its links (ERTS behaves the same way).
+  for (const pid& l : links_) send_signal(l, mail_kind::link_exit, reason);
+  for (const auto& [r, m] : monitored_by_) send_signal(m.other, mail_kind::down, reason, r);
   for (const auto& [r, m] : monitors_) send_signal(m.other, mail_kind::demonitor, {}, r);
   links_.clear();
   monitored_by_.clear();

@@ -58,6 +58,14 @@ class process final : public detail::process_base {
   /// receiver gets the CPU instead of its queue growing without bound.
   bool congested() const noexcept { return congested_.load(std::memory_order_relaxed); }
   std::atomic<process_status> status{process_status::runnable};
+  /// Bumped (release) each time the process stops running: parks, yields,
+  /// blocks or exits. A 0 ms timer it created waits for this to change, so
+  /// a send made later in the same slice arrives first (OTP §14.5).
+  std::atomic<std::uint64_t> slices_ended{0};
+  void end_slice(process_status next) noexcept {
+    status.store(next, std::memory_order_relaxed);
+    slices_ended.store(slices_ended.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
   std::size_t stack_size = 0;  // 0 = pooled
 
   // ---- scheduler ----

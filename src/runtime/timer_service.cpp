@@ -37,8 +37,11 @@ std::uint64_t timer_service::now_us() const {
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - epoch_).count());
 }
 
-void timer_service::start_timer(ref id, pid target, std::string name, mail_node* payload, std::uint64_t delay_us) {
+void timer_service::start_timer(ref id, pid target, std::string name, mail_node* payload, std::uint64_t delay_us,
+                                pid creator, std::uint64_t creator_slice) {
   auto e = std::make_unique<entry>();
+  e->creator = std::move(creator);
+  e->creator_slice = creator_slice;
   e->id = id;
   e->target = std::move(target);
   e->name = std::move(name);
@@ -123,17 +126,35 @@ void timer_service::deliver(std::unique_ptr<entry> e) {
   if (!target || !target->deliver(payload)) delete payload;
 }
 
+// acquire pairs with process::end_slice: once the slice has visibly ended,
+// every send the creator made in it is already in its target's inbox, so the
+// timer's message is pushed after it.
+bool timer_service::creator_still_running(const entry& e) const noexcept {
+  auto* p = static_cast<const process*>(e.creator.get());
+  return p->slices_ended.load(std::memory_order_acquire) == e.creator_slice;
+}
+
 void timer_service::fire_due(std::uint64_t now) {
   const std::uint64_t to = ticks(now);
   std::vector<std::unique_ptr<entry>> due;
+  std::vector<entry*> postponed;
   for (auto& sh : shards_) {
     std::lock_guard lk(sh.mu);
     sh.wheel.advance(to, [&](wheel_entry* w) {
       auto* e = static_cast<entry*>(w);
+      if (e->creator && creator_still_running(*e)) {
+        postponed.push_back(e);
+        return;
+      }
       auto it = sh.by_id.find(e->id.id());
       due.push_back(std::move(it->second));
       sh.by_id.erase(it);
     });
+    for (entry* e : postponed) {
+      e->deadline = to + 1;  // look again at the next tick
+      sh.wheel.insert(e);
+    }
+    postponed.clear();
   }
   if (due.empty()) return;
   pending_.fetch_sub(due.size(), std::memory_order_acq_rel);

@@ -35,7 +35,11 @@ class timer_service {
 
   /// Arms a timer that pushes `payload` to `target` (or, if `name` is set, to
   /// the process registered under it at expiry) after `delay_us`.
-  void start_timer(ref id, pid target, std::string name, mail_node* payload, std::uint64_t delay_us);
+  /// `creator`, if set, is a process whose current slice must end before the
+  /// timer may fire (for 0 ms timers, OTP §14.5); `creator_slice` is its
+  /// slices_ended value at creation.
+  void start_timer(ref id, pid target, std::string name, mail_node* payload, std::uint64_t delay_us,
+                   pid creator = {}, std::uint64_t creator_slice = 0);
   /// Remaining microseconds if it was armed (and now is not), else nullopt.
   std::optional<std::uint64_t> cancel(ref id);
   std::optional<std::uint64_t> read(ref id);
@@ -53,6 +57,8 @@ class timer_service {
     std::string name;
     mail_node* payload = nullptr;
     std::uint64_t due_us = 0;
+    pid creator;
+    std::uint64_t creator_slice = 0;
   };
   struct alignas(64) shard {
     mutable std::mutex mu;
@@ -63,6 +69,7 @@ class timer_service {
 
   shard& shard_of(ref id) noexcept { return shards_[id.id() % shard_count]; }
   void fire_due(std::uint64_t now_us);
+  bool creator_still_running(const entry& e) const noexcept;
   void deliver(std::unique_ptr<entry> e);
   void thread_main();
   std::uint64_t ticks(std::uint64_t us) const noexcept { return us / tick_us; }
