@@ -144,19 +144,25 @@ void spawn_exit(long n) {
   emit("spawn_exit", secs * 1e9 / static_cast<double>(n), "ns", "lower");
 }
 
-// S senders each send total/S messages to one receiver.
+// S senders each send total/S messages to one receiver. As on the BEAM side,
+// the senders are all spawned and parked first; the clock starts at `go`.
 void fan_in(long total, int senders) {
   double secs = 0;
   run_in_process([&] {
     const long per = total / senders;
     const long expected = per * senders;
     otp::pid me = otp::self();
-    auto t0 = clock_type::now();
+    std::vector<otp::pid> pids;
     for (int s = 0; s < senders; ++s) {
-      otp::spawn([me, per] {
+      pids.push_back(otp::spawn([me, per] {
+        otp::send(me, next_hop{});  // ready
+        otp::receive_as<stop>();    // go
         for (long i = 0; i < per; ++i) otp::send(me, i);
-      });
+      }));
     }
+    for (int s = 0; s < senders; ++s) otp::receive_as<next_hop>();
+    auto t0 = clock_type::now();
+    for (auto& p : pids) otp::send(p, stop{});
     for (long got = 0; got < expected; ++got) otp::receive_as<long>();
     secs = seconds_since(t0);
     total = expected;

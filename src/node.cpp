@@ -121,10 +121,21 @@ void node_impl::process_exited(process* p) noexcept {
 
 // ---------------------------------------------------------------- scheduling
 
+// Where a woken process runs. On its home scheduler (where it last ran) if
+// that is the waker's, or if the home is busy: a receiver flooded from
+// several cores then stays put instead of being dragged to each waker. If
+// the home is idle, the waker takes the process (LIFO slot), so two
+// processes talking to each other end up on one core.
 void node_impl::schedule(process* p, bool next) {
   p->status.store(process_status::runnable, std::memory_order_relaxed);
   scheduler* s = tctx().sched;
-  if (s && &s->node_ == this) s->push(p, next);
+  if (s && &s->node_ != this) s = nullptr;
+  scheduler* home = p->home.load(std::memory_order_relaxed);
+  if (home && home != s && !home->idle_now()) {
+    home->push_inbound(p);
+    return;
+  }
+  if (s) s->push(p, next);
   else inject(p);
 }
 

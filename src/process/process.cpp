@@ -208,17 +208,15 @@ void process::handle_signal(signal_node* s) {
       remove_link(s->from);
       break;
     case mail_kind::monitor:
-      monitored_by_.emplace(s->mref, monitor_entry{std::move(s->from), {}});
+      monitored_by_.add(s->mref, monitor_entry{std::move(s->from), {}});
       break;
     case mail_kind::demonitor:
-      monitored_by_.erase(s->mref);
+      monitored_by_.take(s->mref);
       break;
     case mail_kind::down: {
-      auto it = monitors_.find(s->mref);
-      if (it == monitors_.end()) break;  // demonitored: dropped
-      std::string name = std::move(it->second.name);
-      monitors_.erase(it);
-      append_message(down_msg{s->mref, std::move(s->from), std::move(name), std::move(s->reason)});
+      auto held = monitors_.take(s->mref);
+      if (!held) break;  // demonitored: dropped
+      append_message(down_msg{s->mref, std::move(s->from), std::move(held->name), std::move(s->reason)});
       break;
     }
     case mail_kind::receive_timeout:
@@ -257,7 +255,9 @@ std::optional<message> process::receive(detail::match_fn match, const void* ctx,
     for (mail_node* n = prev ? prev->next : queue_.head(); n; prev = n, n = n->next) {
       if (!match(ctx, static_cast<message_node*>(n)->msg)) continue;
       message m = take(prev);
-      reduce();
+      // A congested process drains its queue without yielding (its senders
+      // are the ones that yield), so a flood cannot outgrow it.
+      if (!congested_.load(std::memory_order_relaxed)) reduce();
       status.store(process_status::running, std::memory_order_relaxed);
       return m;
     }
@@ -304,26 +304,22 @@ ref process::monitor(const pid& target, std::string name) {
   ref r = make_ref();
   auto* t = static_cast<process*>(target.get());
   if (t) {
-    monitors_.emplace(r, monitor_entry{target, name});
+    monitors_.add(r, monitor_entry{target, name});
     auto* s = new signal_node(mail_kind::monitor);
     s->from = self_pid();
     s->mref = r;
     if (t->deliver(s)) return r;
     delete s;
-    monitors_.erase(r);
+    monitors_.take(r);
   }
   append_message(down_msg{r, target, std::move(name), exit_reason::noproc()});  // §8.10, §8.11
   return r;
 }
 
 bool process::demonitor(ref r, demonitor_options o) {
-  auto it = monitors_.find(r);
-  const bool active = it != monitors_.end();
-  if (active) {
-    pid target = std::move(it->second.other);
-    monitors_.erase(it);
-    send_signal(target, mail_kind::demonitor, {}, r);
-  }
+  auto held = monitors_.take(r);
+  const bool active = held.has_value();
+  if (active) send_signal(held->other, mail_kind::demonitor, {}, r);
   if (o.flush) {
     mail_node* prev = nullptr;
     for (mail_node* n = queue_.head(); n;) {
@@ -396,8 +392,8 @@ void process::finish(const exit_reason& reason) {
   // has `killed`, while one that called exit(kill) itself sends an ordinary,
   // trappable `kill` to its links (ERTS behaves the same way).
   for (const pid& l : links_) send_signal(l, mail_kind::link_exit, reason);
-  for (const auto& [r, m] : monitored_by_) send_signal(m.other, mail_kind::down, reason, r);
-  for (const auto& [r, m] : monitors_) send_signal(m.other, mail_kind::demonitor, {}, r);
+  monitored_by_.for_each([&](ref r, const monitor_entry& m) { send_signal(m.other, mail_kind::down, reason, r); });
+  monitors_.for_each([&](ref r, const monitor_entry& m) { send_signal(m.other, mail_kind::demonitor, {}, r); });
   links_.clear();
   monitored_by_.clear();
   monitors_.clear();
@@ -426,8 +422,8 @@ process_details process::details() {
   process_details d;
   d.message_queue_len = queue_.size();
   d.links = links_;
-  for (const auto& [r, m] : monitors_) d.monitors.push_back(r);
-  for (const auto& [r, m] : monitored_by_) d.monitored_by.push_back(m.other);
+  monitors_.for_each([&](ref r, const monitor_entry&) { d.monitors.push_back(r); });
+  monitored_by_.for_each([&](ref, const monitor_entry& m) { d.monitored_by.push_back(m.other); });
   d.trap_exit = trap_exit_;
   d.status = in_receive_ ? process_status::waiting : status.load(std::memory_order_relaxed);
   d.memory = sizeof(process) + queue_.size() * sizeof(message_node) + (started && !foreign_ ? node_->options().stack_size : 0);
@@ -502,7 +498,8 @@ void send_core(const pid& to, message&& m) {
   if (!target) return;
   auto* n = new internal::message_node(std::move(m));
   if (!target->deliver(n)) delete n;  // dead: dropped, as in Erlang
-  if (internal::process* me = internal::tctx().proc) me->reduce(target->congested() ? 50 : 1);
+  // Sender punishment: after sending to a congested process, give up the slice.
+  if (internal::process* me = internal::tctx().proc) me->reduce(target->congested() ? me->budget_limit() : 1);
 }
 
 void send_core(std::string_view name, message&& m) {

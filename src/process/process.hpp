@@ -22,11 +22,13 @@
 #include "otp/process.hpp"
 #include "otp/receive.hpp"
 #include "process/mailbox.hpp"
+#include "process/monitor_table.hpp"
 
 namespace otp::internal {
 
 class fiber;
 class node_impl;
+class scheduler;
 
 /// Thrown through a process's own stack to unwind it when it must exit
 /// (exit/1, an untrappable or unhandled exit signal, node shutdown). Not a
@@ -70,6 +72,7 @@ class process final : public detail::process_base {
 
   // ---- scheduler ----
   fiber* parked = nullptr;  // the fiber holding this process while it is suspended
+  std::atomic<scheduler*> home{nullptr};  // where it last ran (woken there when that one is busy)
   process* run_next = nullptr;  // intrusive link in the injection queue
   bool started = false;
   /// Runs the body on the calling fiber, then exits. For a never-run process.
@@ -79,6 +82,7 @@ class process final : public detail::process_base {
   /// Counts one unit of work (a send, a spawn, a receive) and yields when
   /// the budget is used up: BEAM's reductions, so a process that only sends
   /// cannot starve the others on its scheduler.
+  unsigned budget_limit() const noexcept { return budget_limit_; }
   void reduce(unsigned cost = 1) {
     budget_ += cost;
     if (budget_ >= budget_limit_) {
@@ -102,8 +106,8 @@ class process final : public detail::process_base {
   }
   ref adopt_monitor(const pid& child_pid, process* child) {
     ref r = make_ref();
-    monitors_.emplace(r, monitor_entry{child_pid, {}});
-    child->monitored_by_.emplace(r, monitor_entry{self_pid(), {}});
+    monitors_.add(r, monitor_entry{child_pid, {}});
+    child->monitored_by_.add(r, monitor_entry{self_pid(), {}});
     return r;
   }
   /// Scheduler, right after parking this process's fiber.
@@ -155,13 +159,8 @@ class process final : public detail::process_base {
   // owner:
   mail_queue queue_;
   std::vector<pid> links_;
-  struct monitor_entry {
-    pid other;         // target (held) or watcher (monitored_by)
-    std::string name;  // a monitor by registered name reports it in DOWN
-  };
-  // Hashed by ref: a process may hold thousands (a supervisor, a spawner).
-  std::unordered_map<ref, monitor_entry> monitors_;      // we monitor them
-  std::unordered_map<ref, monitor_entry> monitored_by_;  // they monitor us
+  monitor_table monitors_;      // we monitor them
+  monitor_table monitored_by_;  // they monitor us
   bool trap_exit_ = false;
   std::atomic<bool> finished_{false};
   std::optional<exit_reason> pending_exit_;  // set while draining, acted on after

@@ -155,7 +155,11 @@ void scheduler::push(process* p, bool next) {
     if (!prev) return;
     p = prev;  // the displaced one goes to the queue
   }
-  if (!queue_.push(p)) {
+  // Once anything waits in the injection queue, runnable processes queue
+  // behind it: otherwise the (bounded) local queue would keep cycling its
+  // own 256 processes while the overflow, polled only every 61 ticks,
+  // starves (e.g. a receiver that yielded among 1000 busy senders).
+  if (node_.has_injected() || !queue_.push(p)) {
     node_.inject(p);
     return;
   }
@@ -176,6 +180,7 @@ process* scheduler::take_next_parked() {
 
 void scheduler::begin_slice(process* p) {
   tctx().proc = p;
+  if (p->home.load(std::memory_order_relaxed) != this) p->home.store(this, std::memory_order_relaxed);
   // Watchdog bookkeeping: two relaxed stores, no clock read on this path.
   running.store(p->serial, std::memory_order_relaxed);
   slice.store(slice.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -196,6 +201,7 @@ process* scheduler::find_work() {
     if (++tick_ % global_check_interval == 0) {
       if (process* p = node_.pop_injected()) return p;
     }
+    if (process* p = inbound_.pop()) return p;
     if (process* p = queue_.pop()) return p;
     if (process* p = node_.pop_injected()) return p;
     if (process* p = steal()) return p;
@@ -234,7 +240,7 @@ void scheduler::park() {
   node_.idle.fetch_add(1, std::memory_order_seq_cst);
   // Re-check after announcing: a producer that published work before seeing
   // idle > 0 is caught here; one that published after will wake us.
-  bool work = node_.has_injected() || queue_.size() > 0 || quit_.load(std::memory_order_seq_cst);
+  bool work = node_.has_injected() || !inbound_.empty() || queue_.size() > 0 || quit_.load(std::memory_order_seq_cst);
   if (!work) {
     for (auto& other : node_.schedulers())
       if (other.get() != this && other->queue_.size() > 1) work = true;
@@ -244,6 +250,12 @@ void scheduler::park() {
     return;
   }
   while (sleeping_.load(std::memory_order_acquire) == 1) sleeping_.wait(1, std::memory_order_acquire);
+}
+
+void scheduler::push_inbound(process* p) {
+  inbound_.push(p);
+  // Dekker pair with park(): published before reading `sleeping_`.
+  if (sleeping_.fetch_add(0, std::memory_order_seq_cst) == 1) unpark();
 }
 
 bool scheduler::unpark() {

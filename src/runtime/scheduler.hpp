@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "process/process.hpp"
 #include "runtime/run_queue.hpp"
 
 namespace otp::internal {
@@ -46,6 +47,10 @@ class scheduler {
   /// (one switch instead of two through the loop).
   process* take_next_parked();
   void begin_slice(process* p);
+  /// Any thread: hands a woken process back to this, its home scheduler.
+  void push_inbound(process* p);
+  /// Any thread: true while this scheduler is parked (or about to be).
+  bool idle_now() const noexcept { return sleeping_.load(std::memory_order_relaxed) == 1; }
   /// Any thread: wakes this scheduler if it is parked. True if it was.
   bool unpark();
   void request_quit();
@@ -69,6 +74,7 @@ class scheduler {
   std::thread thread_;
   fiber* thread_fiber_ = nullptr;
   local_queue queue_;
+  locked_fifo<process, &process::run_next> inbound_;  // wake-ups from other threads
   process* next_ = nullptr;
   unsigned next_streak_ = 0;
   std::uint32_t tick_ = 0;
