@@ -23,6 +23,7 @@
 #include "otp/message.hpp"
 #include "otp/pid.hpp"
 #include "otp/ref.hpp"
+#include "process/mail_pool.hpp"
 
 namespace otp::internal {
 
@@ -45,6 +46,8 @@ struct mail_node {
   mail_kind kind;
   explicit mail_node(mail_kind k) noexcept : kind(k) {}
   virtual ~mail_node() = default;
+  static void* operator new(std::size_t n) { return mail_pool::allocate(n); }
+  static void operator delete(void* p) noexcept { mail_pool::deallocate(p); }
 };
 
 struct message_node final : mail_node {
@@ -60,6 +63,9 @@ struct signal_node final : mail_node {
   std::uint64_t seq = 0;   // receive_timeout
   explicit signal_node(mail_kind k) noexcept : mail_node(k) {}
 };
+
+static_assert(sizeof(message_node) <= mail_pool::block_size && sizeof(signal_node) <= mail_pool::block_size,
+              "mail nodes must fit the pool's blocks");
 
 class inbox {
  public:

@@ -1,0 +1,102 @@
+#include "process/mail_pool.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define OTP_MAIL_POOL_BYPASS 1
+#endif
+
+namespace otp::internal::mail_pool {
+
+namespace {
+
+struct cache;
+
+// Every block starts with a header naming the cache it belongs to.
+struct alignas(16) header {
+  cache* owner;
+  header* next;  // in a free list
+};
+
+constexpr std::size_t local_limit = 16384;  // beyond this, frees go to malloc
+
+struct cache {
+  header* local = nullptr;  // owner thread only
+  std::size_t local_count = 0;
+  std::atomic<header*> remote{nullptr};  // pushed by other threads
+  cache* next_cache = nullptr;           // registry (never unlinked)
+};
+
+std::mutex registry_mu;
+cache* registry = nullptr;
+
+cache* new_cache() {
+  auto* c = new cache();
+  std::lock_guard lk(registry_mu);
+  c->next_cache = registry;
+  registry = c;
+  return c;
+}
+
+cache& this_thread_cache() {
+  static thread_local cache* c = new_cache();
+  return *c;
+}
+
+}  // namespace
+
+void* allocate(std::size_t n) {
+#ifdef OTP_MAIL_POOL_BYPASS
+  return ::operator new(n);
+#else
+  if (n > block_size) return ::operator new(n);  // not pooled (never the case for mail nodes)
+  cache& c = this_thread_cache();
+  header* h = c.local;
+  if (!h) {
+    // acquire: see the `next` links written by the remote freers.
+    h = c.remote.exchange(nullptr, std::memory_order_acquire);
+    c.local_count = 0;
+    for (header* x = h; x; x = x->next) ++c.local_count;
+  }
+  if (h) {
+    c.local = h->next;
+    --c.local_count;
+  } else {
+    h = static_cast<header*>(std::malloc(sizeof(header) + block_size));
+    if (!h) throw std::bad_alloc();
+    h->owner = &c;
+  }
+  return h + 1;
+#endif
+}
+
+void deallocate(void* p) noexcept {
+#ifdef OTP_MAIL_POOL_BYPASS
+  ::operator delete(p);
+#else
+  if (!p) return;
+  header* h = static_cast<header*>(p) - 1;
+  cache& mine = this_thread_cache();
+  if (h->owner == &mine) {
+    if (mine.local_count >= local_limit) {
+      std::free(h);
+      return;
+    }
+    h->next = mine.local;
+    mine.local = h;
+    ++mine.local_count;
+    return;
+  }
+  cache* owner = h->owner;
+  header* top = owner->remote.load(std::memory_order_relaxed);
+  do {
+    h->next = top;
+    // release: the owner that takes the list sees `next`.
+  } while (!owner->remote.compare_exchange_weak(top, h, std::memory_order_release, std::memory_order_relaxed));
+#endif
+}
+
+}  // namespace otp::internal::mail_pool
