@@ -62,7 +62,7 @@ bool process::deliver(mail_node* n) {
 void process::wake() {
   if (foreign_) {
     thread_wake_.store(1, std::memory_order_release);
-    thread_wake_.notify_one();
+    futex_wake_one(thread_wake_);
   } else {
     node_->schedule(this, true);
   }
@@ -109,7 +109,7 @@ void process::wait() {
   end_slice(process_status::waiting);
   if (foreign_) {
     if (!inbox_.try_block()) return;
-    while (thread_wake_.exchange(0, std::memory_order_acquire) == 0) thread_wake_.wait(0, std::memory_order_acquire);
+    while (thread_wake_.exchange(0, std::memory_order_acquire) == 0) futex_wait(thread_wake_, 0);
     return;
   }
   scheduler* s = tctx().sched;

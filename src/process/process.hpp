@@ -23,6 +23,7 @@
 #include "otp/receive.hpp"
 #include "process/mailbox.hpp"
 #include "process/monitor_table.hpp"
+#include "runtime/futex.hpp"
 
 namespace otp::internal {
 
@@ -121,7 +122,7 @@ class process final : public detail::process_base {
   void force_finish(const exit_reason& reason) {
     finish(reason);
     thread_wake_.store(1, std::memory_order_release);
-    thread_wake_.notify_one();
+    futex_wake_one(thread_wake_);
   }
   bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
   /// Handles pending signals now (used before the body starts).

@@ -10,6 +10,7 @@
 #include "process/process.hpp"
 #include "runtime/context.hpp"
 #include "runtime/fiber.hpp"
+#include "runtime/futex.hpp"
 
 namespace otp::internal {
 
@@ -249,7 +250,7 @@ void scheduler::park() {
     if (sleeping_.exchange(0, std::memory_order_seq_cst) == 1) node_.idle.fetch_sub(1, std::memory_order_seq_cst);
     return;
   }
-  while (sleeping_.load(std::memory_order_acquire) == 1) sleeping_.wait(1, std::memory_order_acquire);
+  while (sleeping_.load(std::memory_order_acquire) == 1) futex_wait(sleeping_, 1);
 }
 
 void scheduler::push_inbound(process* p) {
@@ -262,7 +263,7 @@ bool scheduler::unpark() {
   std::uint32_t one = 1;
   if (!sleeping_.compare_exchange_strong(one, 0, std::memory_order_seq_cst)) return false;
   node_.idle.fetch_sub(1, std::memory_order_seq_cst);
-  sleeping_.notify_one();
+  futex_wake_one(sleeping_);
   return true;
 }
 
