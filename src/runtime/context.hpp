@@ -23,6 +23,13 @@ struct thread_context {
   process* proc = nullptr;     // the process running on this thread (fiber processes)
 };
 
+/// Out of line *and* opaque to interprocedural analysis: otherwise the
+/// compiler may infer that it is `const` and reuse one thread's result after
+/// a fiber switch has moved the caller to another thread.
+#if defined(__clang__)
 [[gnu::noinline]] thread_context& tctx() noexcept;
+#else
+[[gnu::noinline, gnu::noipa]] thread_context& tctx() noexcept;
+#endif
 
 }  // namespace otp::internal

@@ -34,6 +34,9 @@ namespace bctx = boost::context;
 
 thread_context& tctx() noexcept {
   static thread_local thread_context ctx;
+  // A compiler barrier: the function has a visible side effect, so no
+  // analysis may treat two calls as returning the same thread's context.
+  asm volatile("" ::: "memory");
   return ctx;
 }
 
