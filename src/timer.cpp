@@ -36,6 +36,9 @@ void arm(internal::node_impl& node, ref tref, pid dest, std::string name, messag
   }
   timers.start_timer(tref, std::move(dest), std::move(name), new internal::message_node(std::move(m)), us,
                      std::move(creator), slice);
+  // Starting a timer is work like a send: a process arming 100k timers in a
+  // loop must still let the processes that receive them run.
+  if (internal::process* me = internal::tctx().proc) me->reduce();
 }
 
 std::optional<std::chrono::milliseconds> to_ms(std::optional<std::uint64_t> us) {

@@ -563,6 +563,24 @@ TEST(links, links_8_13_demonitor_flush_racing_exit_never_leaves_a_down) {
   }
 }
 
+TEST(links, links_8_13_demonitor_flush_removes_only_its_own_down) {
+  test_node tn;
+  auto a = otp::spawn([] { (void)recv<go>(); });
+  auto b = otp::spawn([] { (void)recv<go>(); });
+  auto ra = otp::monitor(a);
+  auto rb = otp::monitor(b);
+  otp::send(a, go{});
+  otp::send(b, go{});
+  ASSERT_TRUE(wait_until([] { return otp::process_info(otp::self())->message_queue_len == 2; }));
+  otp::demonitor_options f;
+  f.flush = true;
+  EXPECT_TRUE(otp::demonitor(ra, f));
+  auto m = otp::receive_any(otp::timeout::zero());
+  ASSERT_TRUE(m.has_value() && m->is<otp::down_msg>());
+  EXPECT_EQ(m->get<otp::down_msg>().mref, rb);
+  EXPECT_TRUE(mailbox_empty());
+}
+
 TEST(links, links_8_13_demonitor_unknown_ref) {
   test_node tn;
   EXPECT_TRUE(otp::demonitor(otp::make_ref()));

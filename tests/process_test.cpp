@@ -447,6 +447,33 @@ TEST(process, process_blocking_does_not_block_the_scheduler) {
   EXPECT_EQ(*r, 42);
 }
 
+TEST(process, process_exit_signal_waits_for_a_running_blocking_job) {
+  // "Exit signals wait until then (like a dirty NIF)": the job may use the
+  // process's stack, so the process must not die while the job runs.
+  test_node tn(clock_kind::real);
+  std::promise<int> release;
+  std::shared_future<int> released = release.get_future().share();
+  std::promise<void> entered;
+  auto entered_f = entered.get_future();
+  std::atomic<int> job_result{0};
+  auto pm = otp::spawn_monitor([released, &entered, &job_result] {
+    int on_stack = 1;
+    otp::blocking([&] {
+      entered.set_value();
+      on_stack += released.get();  // writes to the process's stack after the kill
+      job_result = on_stack;
+    });
+    idle();
+  });
+  entered_f.wait();
+  otp::exit(pm.first, exit_reason::kill());
+  auto early = otp::receive_if<otp::down_msg>([&](const otp::down_msg& d) { return d.mref == pm.second; }, 50ms);
+  EXPECT_FALSE(early.has_value()) << "the process died while its blocking job was still running";
+  release.set_value(41);
+  EXPECT_EQ(await_down(pm.second).reason, exit_reason::killed());
+  EXPECT_EQ(job_result.load(), 42);
+}
+
 TEST(process, process_blocking_many_concurrent_jobs) {
   test_node tn;
   auto me = otp::self();

@@ -5,7 +5,9 @@
 
 #include <array>
 #include <cstdint>
+#include <future>
 #include <memory>
+#include <thread>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -271,6 +273,52 @@ TEST(receive, receive_after_message_cancels_the_timeout) {
   tn->advance_time(50ms);  // t=100: the first (cancelled) timeout would have been due now
   otp::send(p, 2);
   EXPECT_EQ(recv<report>().what, "msg") << "a stale timeout ended the second receive";
+}
+
+TEST(receive, receive_after_not_reset_by_non_matching_messages) {
+  test_node tn;
+  auto me = otp::self();
+  auto p = otp::spawn([me] {
+    auto r = otp::receive([](int) { return std::string("msg"); }, otp::after(100ms, [] { return std::string("timeout"); }));
+    otp::send(me, report{r});
+  });
+  ASSERT_TRUE(wait_for_timers(tn, 1));
+  tn->advance_time(50ms);
+  otp::send(p, std::string("not an int"));  // wakes p, matches nothing
+  otp::send(p, 2.5);
+  // Still one timer, and still due at t=100 (not restarted at t=50).
+  EXPECT_TRUE(otp::process_info(p).has_value());  // p has seen both messages
+  EXPECT_EQ(tn->pending_timers(), 1u);
+  tn->advance_time(50ms);
+  EXPECT_EQ(recv<report>().what, "timeout");
+}
+
+TEST(receive, foreign_thread_receive_timeout_on_manual_clock) {
+  test_node tn;
+  std::optional<int> got = 42;
+  std::thread t([&got] { got = otp::receive_as<int>(100ms); });
+  ASSERT_TRUE(wait_for_timers(tn, 1));
+  tn->advance_time(99ms);
+  EXPECT_EQ(tn->pending_timers(), 1u);
+  tn->advance_time(1ms);
+  t.join();
+  EXPECT_FALSE(got.has_value());
+}
+
+TEST(receive, timer_wakes_a_foreign_thread_blocked_in_receive) {
+  test_node tn;
+  std::promise<otp::pid> pid_p;
+  auto pid_f = pid_p.get_future();
+  int got = 0;
+  std::thread t([&] {
+    pid_p.set_value(otp::self());
+    got = recv<int>();
+  });
+  auto other = pid_f.get();
+  (void)otp::send_after(other, 17, 10ms);
+  tn->advance_time(10ms);
+  t.join();
+  EXPECT_EQ(got, 17);
 }
 
 TEST(receive, receive_after_infinity_arms_no_timer) {

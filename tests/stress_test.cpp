@@ -22,6 +22,21 @@ struct result {
   std::string detail;
 };
 
+// Waits for a `T` from the workers; any worker (spawned with
+// spawn_monitor) that dies abnormally first ends the wait with a failure,
+// instead of leaving the test to hang.
+template <class T>
+std::optional<T> await_or_crash(std::string* crash) {
+  for (;;) {
+    auto m = otp::receive_any(otp::infinity);
+    if (m->is<T>()) return std::move(m->template get<T>());
+    if (auto* d = m->get_if<otp::down_msg>(); d && !d->reason.is_quiet()) {
+      *crash = "process " + d->process.to_string() + " died: " + d->reason.to_string();
+      return std::nullopt;
+    }
+  }
+}
+
 // ------------------------------------------------------------ fan-in
 
 struct seq {
@@ -42,7 +57,7 @@ TEST(stress, stress_100_senders_100k_messages_each_keep_per_sender_order) {
   const std::uint32_t window = 10000;
   auto me = otp::self();
 
-  auto receiver = otp::spawn([me, senders, per, window] {
+  auto receiver = otp::spawn_monitor([me, senders, per, window] {
     auto list = recv<senders_msg>().senders;
     std::vector<std::uint32_t> next(senders, 0);
     const std::uint64_t total = std::uint64_t{senders} * per;
@@ -58,23 +73,25 @@ TEST(stress, stress_100_senders_100k_messages_each_keep_per_sender_order) {
       if ((s.i + 1) % window == 0 && s.i + 1 < per) otp::send(list[s.sender], credit{});
     }
     otp::send(me, result{true, ""});
-  });
+  }).first;
 
   senders_msg list;
   for (std::uint32_t s = 0; s < senders; ++s) {
-    list.senders.push_back(otp::spawn([receiver, s, per, window] {
+    list.senders.push_back(otp::spawn_monitor([receiver, s, per, window] {
       (void)recv<go>();
       for (std::uint32_t i = 0; i < per; ++i) {
         otp::send(receiver, seq{s, i});
         if ((i + 1) % window == 0 && i + 1 < per) (void)recv<credit>();
       }
-    }));
+    }).first);
   }
   auto all = list.senders;
   otp::send(receiver, std::move(list));
   for (auto& s : all) otp::send(s, go{});
-  auto r = recv<result>();
-  EXPECT_TRUE(r.ok) << r.detail;
+  std::string crash;
+  auto r = await_or_crash<result>(&crash);
+  ASSERT_TRUE(r.has_value()) << crash;
+  EXPECT_TRUE(r->ok) << r->detail;
 }
 
 // ------------------------------------------------------------ churn
@@ -109,9 +126,14 @@ churn_done churn(std::uint64_t total, std::uint64_t max_alive) {
     }
     otp::send(me, std::move(d));
   });
-  auto done = recv<churn_done>();
+  std::string crash;
+  auto done = await_or_crash<churn_done>(&crash);
+  if (!done) {
+    ADD_FAILURE() << crash;
+    return churn_done{0, 0, 0, crash};
+  }
   (void)await_down(driver_ref);  // the driver itself is gone too: counts are settled
-  return done;
+  return *done;
 }
 
 TEST(stress, stress_spawn_exit_churn_1m_processes_returns_to_baseline) {
@@ -166,7 +188,7 @@ TEST(stress, stress_100k_timers_cancelled_concurrently_with_firing) {
   auto me = otp::self();
 
   // R: the destination of every timer; checks the outcome.
-  auto r = otp::spawn([me, n] {
+  auto r = otp::spawn_monitor([me, n] {
     std::vector<std::uint32_t> arrived(n, 0);
     std::vector<cancel_report> reports;
     bool marked = false;
@@ -213,7 +235,7 @@ TEST(stress, stress_100k_timers_cancelled_concurrently_with_firing) {
                                  " cancelled_but_delivered=" + std::to_string(leaked) +
                                  " cancelled_twice=" + std::to_string(double_cancel) +
                                  " bad_remaining=" + std::to_string(bad_rem) + " first: " + first});
-  });
+  }).first;
 
   // K1, K2: cancel every timer they are told about, racing each other and
   // the expiry.
@@ -234,11 +256,11 @@ TEST(stress, stress_100k_timers_cancelled_concurrently_with_firing) {
     }
     otp::send(r, std::move(rep));
   };
-  auto k1 = otp::spawn(canceller);
-  auto k2 = otp::spawn(canceller);
+  auto k1 = otp::spawn_monitor(canceller).first;
+  auto k2 = otp::spawn_monitor(canceller).first;
 
   // C: creates the timers (delays 0..5 ms) and hands out their refs in batches.
-  otp::spawn([r, k1, k2, n] {
+  otp::spawn_monitor([r, k1, k2, n] {
     batch b;
     for (std::uint32_t i = 0; i < n; ++i) {
       b.items.emplace_back(i, otp::send_after(r, tick{i}, ms(i % 6)));
@@ -252,8 +274,10 @@ TEST(stress, stress_100k_timers_cancelled_concurrently_with_firing) {
     otp::send(k2, creating_done{});
   });
 
-  auto res = recv<result>();
-  EXPECT_TRUE(res.ok) << res.detail;
+  std::string crash;
+  auto res = await_or_crash<result>(&crash);
+  ASSERT_TRUE(res.has_value()) << crash;
+  EXPECT_TRUE(res->ok) << res->detail;
 }
 
 }  // namespace
