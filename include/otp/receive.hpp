@@ -105,15 +105,21 @@ bool clause_matches(const C& c, const message& m) {
   }
 }
 
+// Calls the clause's function with the message: by reference for `T&` and
+// `const T&` parameters, moved out of the message for `T` and `T&&` ones
+// (so move-only messages can be taken by value).
 template <class C>
 decltype(auto) invoke_clause(const C& c, message& m) {
   using A = typename clause_info<C>::arg;
-  using Param = typename callable_traits<std::decay_t<decltype(clause_info<C>::fn(c))>>::arg;
-  auto& f = const_cast<std::decay_t<decltype(clause_info<C>::fn(c))>&>(clause_info<C>::fn(c));
+  using F = std::decay_t<decltype(clause_info<C>::fn(c))>;
+  using Param = typename callable_traits<F>::arg;
+  auto& f = const_cast<F&>(clause_info<C>::fn(c));
   if constexpr (std::is_same_v<A, message>) {
-    return f(static_cast<Param>(m));
+    if constexpr (std::is_lvalue_reference_v<Param>) return f(m);
+    else return f(std::move(m));
   } else {
-    return f(static_cast<Param>(m.get<A>()));
+    if constexpr (std::is_lvalue_reference_v<Param>) return f(m.get<A>());
+    else return f(std::move(m.get<A>()));
   }
 }
 

@@ -255,9 +255,10 @@ std::optional<message> process::receive(detail::match_fn match, const void* ctx,
     for (mail_node* n = prev ? prev->next : queue_.head(); n; prev = n, n = n->next) {
       if (!match(ctx, static_cast<message_node*>(n)->msg)) continue;
       message m = take(prev);
-      // A congested process drains its queue without yielding (its senders
-      // are the ones that yield), so a flood cannot outgrow it.
-      if (!congested_.load(std::memory_order_relaxed)) reduce();
+      // A congested process pays one reduction per 16 messages (its senders
+      // are the ones that yield), so a flood cannot outgrow it, yet it still
+      // lets others run now and then.
+      if (!congested_.load(std::memory_order_relaxed) || (++congested_receives_ & 15) == 0) reduce();
       status.store(process_status::running, std::memory_order_relaxed);
       return m;
     }

@@ -170,6 +170,7 @@ class process final : public detail::process_base {
   bool receive_timed_out_ = false;
   bool in_receive_ = false;
   unsigned budget_ = 0;
+  unsigned congested_receives_ = 0;
   unsigned budget_limit_;
   std::atomic<bool> congested_{false};
   // foreign threads wait here (futex)

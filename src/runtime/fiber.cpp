@@ -22,6 +22,7 @@
 #endif
 
 #ifdef OTP_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #ifdef OTP_TSAN
@@ -51,6 +52,11 @@ struct fiber::recording_stack {
     owner->guard_ = lowest;
     owner->stack_bottom_ = lowest + page;
     owner->stack_size_ = sc.size - page;
+#ifdef OTP_ASAN
+    // The mapping may reuse the addresses of an earlier stack whose shadow
+    // ASan still has poisoned (it does not clear shadow on munmap).
+    __asan_unpoison_memory_region(owner->stack_bottom_, owner->stack_size_);
+#endif
     return sc;
   }
   void deallocate(bctx::stack_context& sc) noexcept { inner.deallocate(sc); }
