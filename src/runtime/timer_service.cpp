@@ -58,6 +58,8 @@ void timer_service::start_timer(ref id, pid target, std::string name, mail_node*
     sh.by_id.emplace(id.id(), std::move(e));
   }
   pending_.fetch_add(1, std::memory_order_acq_rel);
+  for (std::uint64_t hint = poll_due_us_.load(std::memory_order_relaxed); due < hint;)
+    if (poll_due_us_.compare_exchange_weak(hint, due, std::memory_order_relaxed)) break;
   if (!manual_) {
     // Wake the timer thread if this deadline is earlier than what it sleeps
     // for. While it scans, next_due_us_ is UINT64_MAX, so a timer added then
@@ -166,6 +168,24 @@ void timer_service::fire_due(std::uint64_t now) {
   for (auto& e : due) deliver(std::move(e));
 }
 
+std::uint64_t timer_service::earliest_us() {
+  std::uint64_t next = UINT64_MAX;
+  for (auto& sh : shards_) {
+    std::lock_guard lk(sh.mu);
+    if (auto t = sh.wheel.next_expiry()) next = std::min(next, *t * tick_us);
+  }
+  return next;
+}
+
+void timer_service::poll() {
+  if (manual_ || pending_.load(std::memory_order_relaxed) == 0) return;
+  if (poll_due_us_.load(std::memory_order_relaxed) > now_us()) return;
+  if (polling_.exchange(true, std::memory_order_acquire)) return;  // someone else is at it
+  fire_due(now_us());
+  poll_due_us_.store(earliest_us(), std::memory_order_relaxed);
+  polling_.store(false, std::memory_order_release);
+}
+
 void timer_service::advance(std::chrono::microseconds d) {
   const auto add = static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0));
   const std::uint64_t now = manual_now_us_.fetch_add(add, std::memory_order_acq_rel) + add;
@@ -178,11 +198,8 @@ void timer_service::thread_main() {
     next_due_us_.store(UINT64_MAX, std::memory_order_release);  // scanning: every start announces itself
     lk.unlock();
     fire_due(now_us());
-    std::uint64_t next = UINT64_MAX;
-    for (auto& sh : shards_) {
-      std::lock_guard slk(sh.mu);
-      if (auto t = sh.wheel.next_expiry()) next = std::min(next, *t * tick_us);
-    }
+    std::uint64_t next = earliest_us();
+    poll_due_us_.store(next, std::memory_order_relaxed);
     lk.lock();
     if (stopping_) break;
     next = std::min(next, next_due_us_.load(std::memory_order_relaxed));

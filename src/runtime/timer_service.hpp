@@ -47,6 +47,12 @@ class timer_service {
 
   /// Microseconds on the node clock.
   std::uint64_t now_us() const;
+  /// Scheduler threads call this between processes: fires what is due
+  /// without waiting for the timer thread to be given a CPU (on a busy
+  /// machine the OS may delay that thread by milliseconds). Cheap when
+  /// nothing is due: two atomic loads and, only with timers pending, a
+  /// clock read.
+  void poll();
   void advance(std::chrono::microseconds d);  // manual clock only
   bool manual() const noexcept { return manual_; }
 
@@ -84,6 +90,11 @@ class timer_service {
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
   std::atomic<std::uint64_t> next_due_us_{UINT64_MAX};
+  // A hint for poll(): the earliest deadline known (lowered by start_timer,
+  // recomputed after each firing). The timer thread remains the backstop.
+  std::atomic<std::uint64_t> poll_due_us_{UINT64_MAX};
+  std::atomic<bool> polling_{false};
+  std::uint64_t earliest_us();
   bool stopping_ = false;
   std::thread thread_;
 };
