@@ -35,6 +35,7 @@ constexpr unsigned spin_rounds = 64;
 // the report and lets the default action end the program: memory is never
 // corrupted silently, and the report says whose stack it was.
 namespace {
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 void write_str(const char* s) { (void)!::write(2, s, std::strlen(s)); }
 
 void write_u64(std::uint64_t v) {
@@ -62,6 +63,8 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
   (void)sig;
   (void)uctx;
 }
+
+#endif
 
 void install_overflow_handler() {
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)

@@ -137,6 +137,11 @@ bool timer_service::creator_still_running(const entry& e) const noexcept {
 }
 
 void timer_service::fire_due(std::uint64_t now) {
+  std::lock_guard lk(fire_mu_);
+  fire_locked(now);
+}
+
+void timer_service::fire_locked(std::uint64_t now) {
   const std::uint64_t to = ticks(now);
   std::vector<std::unique_ptr<entry>> due;
   std::vector<entry*> postponed;
@@ -180,10 +185,10 @@ std::uint64_t timer_service::earliest_us() {
 void timer_service::poll() {
   if (manual_ || pending_.load(std::memory_order_relaxed) == 0) return;
   if (poll_due_us_.load(std::memory_order_relaxed) > now_us()) return;
-  if (polling_.exchange(true, std::memory_order_acquire)) return;  // someone else is at it
-  fire_due(now_us());
+  std::unique_lock lk(fire_mu_, std::try_to_lock);
+  if (!lk.owns_lock()) return;  // the timer thread or another scheduler is at it
+  fire_locked(now_us());
   poll_due_us_.store(earliest_us(), std::memory_order_relaxed);
-  polling_.store(false, std::memory_order_release);
 }
 
 void timer_service::advance(std::chrono::microseconds d) {

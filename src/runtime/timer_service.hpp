@@ -75,6 +75,7 @@ class timer_service {
 
   shard& shard_of(ref id) noexcept { return shards_[id.id() % shard_count]; }
   void fire_due(std::uint64_t now_us);
+  void fire_locked(std::uint64_t now_us);  // fire_mu_ held
   bool creator_still_running(const entry& e) const noexcept;
   void deliver(std::unique_ptr<entry> e);
   void thread_main();
@@ -93,7 +94,9 @@ class timer_service {
   // A hint for poll(): the earliest deadline known (lowered by start_timer,
   // recomputed after each firing). The timer thread remains the backstop.
   std::atomic<std::uint64_t> poll_due_us_{UINT64_MAX};
-  std::atomic<bool> polling_{false};
+  // One firer at a time (timer thread or a polling scheduler), held through
+  // delivery: two batches delivered concurrently could reorder timers (§14.6).
+  std::mutex fire_mu_;
   std::uint64_t earliest_us();
   bool stopping_ = false;
   std::thread thread_;
