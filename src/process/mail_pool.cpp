@@ -46,6 +46,62 @@ cache& this_thread_cache() {
   return *c;
 }
 
+// Blocks freed on this thread for other threads' caches are handed back in
+// chains of up to `batch` (one CAS per chain instead of one per block: the
+// owner's remote list is a cache line both threads fight over).
+constexpr std::size_t batch = 64;
+constexpr std::size_t batch_slots = 4;
+
+void push_remote(cache* owner, header* first, header* last) noexcept {
+  header* top = owner->remote.load(std::memory_order_relaxed);
+  do {
+    last->next = top;
+    // release: the owner that takes the list sees every `next`.
+  } while (!owner->remote.compare_exchange_weak(top, first, std::memory_order_release, std::memory_order_relaxed));
+}
+
+struct pending_batches {
+  struct slot {
+    cache* owner = nullptr;
+    header* first = nullptr;
+    header* last = nullptr;
+    std::size_t count = 0;
+  };
+  slot slots[batch_slots];
+  unsigned next_victim = 0;
+
+  void flush(slot& s) noexcept {
+    if (s.owner && s.first) push_remote(s.owner, s.first, s.last);
+    s = slot{};
+  }
+  void add(header* h) noexcept {
+    slot* target = nullptr;
+    for (slot& s : slots)
+      if (s.owner == h->owner) target = &s;
+    if (!target) {
+      for (slot& s : slots)
+        if (!s.owner) target = &s;
+    }
+    if (!target) {  // all slots busy with other owners: flush one
+      target = &slots[next_victim++ % batch_slots];
+      flush(*target);
+    }
+    target->owner = h->owner;
+    h->next = target->first;
+    target->first = h;
+    if (!target->last) target->last = h;
+    if (++target->count == batch) flush(*target);
+  }
+  ~pending_batches() {  // thread exit: hand everything back
+    for (slot& s : slots) flush(s);
+  }
+};
+
+pending_batches& this_thread_batches() {
+  static thread_local pending_batches b;
+  return b;
+}
+
 }  // namespace
 
 void* allocate(std::size_t n) {
@@ -58,12 +114,11 @@ void* allocate(std::size_t n) {
   if (!h) {
     // acquire: see the `next` links written by the remote freers.
     h = c.remote.exchange(nullptr, std::memory_order_acquire);
-    c.local_count = 0;
-    for (header* x = h; x; x = x->next) ++c.local_count;
+    c.local_count = 0;  // the cap below counts local frees only: approximate by design
   }
   if (h) {
     c.local = h->next;
-    --c.local_count;
+    if (c.local_count) --c.local_count;
   } else {
     h = static_cast<header*>(std::malloc(sizeof(header) + block_size));
     if (!h) throw std::bad_alloc();
@@ -90,12 +145,7 @@ void deallocate(void* p) noexcept {
     ++mine.local_count;
     return;
   }
-  cache* owner = h->owner;
-  header* top = owner->remote.load(std::memory_order_relaxed);
-  do {
-    h->next = top;
-    // release: the owner that takes the list sees `next`.
-  } while (!owner->remote.compare_exchange_weak(top, h, std::memory_order_release, std::memory_order_relaxed));
+  this_thread_batches().add(h);
 #endif
 }
 

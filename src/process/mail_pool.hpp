@@ -7,8 +7,9 @@
 // taking to allocate: that lock was the hot spot of cross-core fan-in. Here
 // each thread has a cache of fixed-size blocks; a block freed on its own
 // thread goes back to the local list, one freed elsewhere is pushed onto its
-// owner's lock-free remote list (one CAS), which the owner takes whole when
-// its local list runs dry (mimalloc's local/remote free lists).
+// owner's lock-free remote list, in chains of up to 64 (one CAS per chain),
+// which the owner takes whole when its local list runs dry (mimalloc's
+// local/remote free lists).
 //
 // Caches are never destroyed (a block may be freed after its owner thread
 // ended); they stay reachable from a global list, so nothing leaks. Under
