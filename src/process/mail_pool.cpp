@@ -11,6 +11,13 @@
 
 namespace otp::internal::mail_pool {
 
+#ifdef OTP_MAIL_POOL_BYPASS
+
+void* allocate(std::size_t n) { return ::operator new(n); }
+void deallocate(void* p) noexcept { ::operator delete(p); }
+
+#else
+
 namespace {
 
 struct cache;
@@ -105,9 +112,6 @@ pending_batches& this_thread_batches() {
 }  // namespace
 
 void* allocate(std::size_t n) {
-#ifdef OTP_MAIL_POOL_BYPASS
-  return ::operator new(n);
-#else
   if (n > block_size) return ::operator new(n);  // not pooled (never the case for mail nodes)
   cache& c = this_thread_cache();
   header* h = c.local;
@@ -125,13 +129,9 @@ void* allocate(std::size_t n) {
     h->owner = &c;
   }
   return h + 1;
-#endif
 }
 
 void deallocate(void* p) noexcept {
-#ifdef OTP_MAIL_POOL_BYPASS
-  ::operator delete(p);
-#else
   if (!p) return;
   header* h = static_cast<header*>(p) - 1;
   cache& mine = this_thread_cache();
@@ -146,7 +146,8 @@ void deallocate(void* p) noexcept {
     return;
   }
   this_thread_batches().add(h);
-#endif
 }
+
+#endif  // OTP_MAIL_POOL_BYPASS
 
 }  // namespace otp::internal::mail_pool

@@ -102,13 +102,6 @@ class inbox {
     return head_.compare_exchange_strong(expected, blocked(), std::memory_order_acq_rel, std::memory_order_acquire);
   }
 
-  /// Owner only: undoes try_block if no producer woke us (used when a waiting
-  /// foreign thread or a timeout stops waiting by itself).
-  void unblock() noexcept {
-    mail_node* expected = blocked();
-    head_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel, std::memory_order_acquire);
-  }
-
   /// Owner only: closes the inbox; returns what was still in it, oldest first.
   mail_node* close() noexcept {
     mail_node* h = head_.exchange(closed(), std::memory_order_seq_cst);

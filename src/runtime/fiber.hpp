@@ -49,7 +49,6 @@ class fiber {
   /// The fiber running on this thread.
   static fiber* current() noexcept;
 
-  std::size_t stack_size() const noexcept { return stack_size_; }
   /// Address range of the guard page, for the stack-overflow report.
   bool in_guard_page(const void* addr) const noexcept;
 
