@@ -209,11 +209,7 @@ TEST(links, links_8_4_exit_self_with_kill_is_an_ordinary_reason) {
   EXPECT_EQ(await_exit(p).reason, exit_reason::kill());
   EXPECT_EQ(await_down(r).reason, exit_reason::kill());
 
-  auto pm = otp::spawn_monitor([] {
-    otp::spawn_link([] { otp::exit(exit_reason::kill()); });
-    idle();
-  });
-  EXPECT_EQ(await_down(pm.second).reason, exit_reason::kill());
+  EXPECT_EQ(reason_through_link(exit_reason::kill()), exit_reason::kill());
 }
 
 TEST(links, links_8_4_kill_foreign_thread_pseudo_process) {

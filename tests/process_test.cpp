@@ -325,11 +325,7 @@ TEST(process, process_exit_self_normal_does_not_kill_linked) {
 
 TEST(process, process_exit_self_shutdown_propagates_over_links) {
   test_node tn;
-  auto pm = otp::spawn_monitor([] {
-    otp::spawn_link([] { otp::exit(exit_reason::shutdown()); });
-    idle();
-  });
-  EXPECT_EQ(await_down(pm.second).reason, exit_reason::shutdown());
+  EXPECT_EQ(reason_through_link(exit_reason::shutdown()), exit_reason::shutdown());
 }
 
 TEST(process, process_killed_while_waiting_unwinds_the_stack) {

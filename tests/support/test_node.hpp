@@ -200,6 +200,17 @@ inline bool mailbox_empty() {
 
 /// Spawns a process that exits normally at once and waits for its death:
 /// a pid that is certainly dead.
+/// The reason a non-trapping process dies with when a child it is linked to
+/// exits itself with `r` (observed through a monitor on the parent).
+inline otp::exit_reason reason_through_link(const otp::exit_reason& r) {
+  auto [parent, mref] = otp::spawn_monitor([r] {
+    otp::spawn_link([r] { otp::exit(r); });
+    idle();
+  });
+  (void)parent;
+  return await_down(mref).reason;
+}
+
 inline otp::pid dead_pid() {
   auto [p, r] = otp::spawn_monitor([] {});
   (void)await_down(r);
