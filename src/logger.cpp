@@ -35,6 +35,15 @@ void logger::set_sink(sink s) {
 void logger::log(log_level l, std::string_view text) {
   std::lock_guard lk(mu_);  // one line at a time, in order, for every sink
   if (l < level_ || l == log_level::none) return;
+  write(l, text);
+}
+
+void logger::print(std::string_view text) {
+  std::lock_guard lk(mu_);
+  write(log_level::debug, text);
+}
+
+void logger::write(log_level l, std::string_view text) {
   if (sink_) {
     sink_(l, text);
     return;

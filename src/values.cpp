@@ -23,6 +23,14 @@ std::string demangle(const char* mangled) {
   std::unique_ptr<char, decltype(&std::free)> out(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), &std::free);
   return status == 0 && out ? std::string(out.get()) : std::string(mangled);
 }
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
 }  // namespace detail
 
 std::string pid::to_string() const { return "<0." + std::to_string(serial()) + ".0>"; }
@@ -66,20 +74,19 @@ exit_reason exit_reason::from_exception(const std::exception_ptr& e) {
   return exit_reason(kind::exception, std::make_shared<const payload>(payload{std::move(type), std::move(what)}));
 }
 
+exit_reason exit_reason::wrap(exit_reason inner, std::string where) {
+  return exit_reason(kind::wrapped, std::make_shared<const payload>(payload{
+                                        std::move(where), {}, std::make_shared<const exit_reason>(std::move(inner))}));
+}
+
+const exit_reason& exit_reason::inner() const noexcept {
+  return kind_ == kind::wrapped ? *payload_->inner : *this;
+}
+
 std::string_view exit_reason::detail() const noexcept { return payload_ ? std::string_view(payload_->detail) : std::string_view(); }
 
 std::string_view exit_reason::what() const noexcept { return payload_ ? std::string_view(payload_->what) : std::string_view(); }
 
-namespace {
-std::string quoted(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-}  // namespace
 
 std::string exit_reason::to_string() const {
   switch (kind_) {
@@ -88,14 +95,16 @@ std::string exit_reason::to_string() const {
     case kind::kill: return "kill";
     case kind::killed: return "killed";
     case kind::noproc: return "noproc";
-    case kind::exception: return "{'" + std::string(detail()) + "'," + quoted(what()) + "}";
+    case kind::exception: return "{'" + std::string(detail()) + "'," + detail::quote(what()) + "}";
     case kind::other: return std::string(detail());
+    case kind::wrapped: return "{" + inner().to_string() + "," + std::string(detail()) + "}";
   }
   return "?";
 }
 
 bool operator==(const exit_reason& a, const exit_reason& b) noexcept {
-  return a.kind_ == b.kind_ && a.detail() == b.detail() && a.what() == b.what();
+  return a.kind_ == b.kind_ && a.detail() == b.detail() && a.what() == b.what() &&
+         (a.kind_ != exit_reason::kind::wrapped || a.inner() == b.inner());
 }
 
 }  // namespace otp

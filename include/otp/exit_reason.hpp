@@ -22,6 +22,8 @@ class exit_reason {
     noproc,         ///< `noproc`: the target process did not exist
     exception,      ///< a C++ exception escaped the process: `{Type, What}`
     other,          ///< any other reason, given as text (an atom or a printed term)
+    wrapped,        ///< `{Reason, Where}`: a reason and the operation it failed, e.g.
+                    ///< `{timeout,{gen_server,call,[Server,Request,5000]}}`
   };
 
   exit_reason() noexcept = default;  ///< `normal`
@@ -35,6 +37,10 @@ class exit_reason {
   static exit_reason other(std::string text);
   /// The reason for an exception: its dynamic type name and `what()`.
   static exit_reason from_exception(const std::exception_ptr& e);
+  /// `timeout` (a call, start or stop that did not finish in time).
+  static exit_reason timeout() { return other("timeout"); }
+  /// `{inner, where}`: e.g. wrap(timeout(), "{gen_server,call,[<0.5.0>,get,5000]}").
+  static exit_reason wrap(exit_reason inner, std::string where);
 
   kind get_kind() const noexcept { return kind_; }
   bool is_normal() const noexcept { return kind_ == kind::normal; }
@@ -44,9 +50,13 @@ class exit_reason {
   /// normal, shutdown and {shutdown, _} produce no crash report (OTP's rule).
   bool is_quiet() const noexcept { return is_normal() || is_shutdown(); }
   bool is_exception() const noexcept { return kind_ == kind::exception; }
+  bool is_wrapped() const noexcept { return kind_ == kind::wrapped; }
+  /// For `wrapped`: the inner reason (e.g. `timeout`, `noproc`, or the
+  /// server's exit reason); for any other reason: itself.
+  const exit_reason& inner() const noexcept;
 
   /// For `exception`: the exception's type name; for `{shutdown, D}` and
-  /// `other`: the detail text; else empty.
+  /// `other`: the detail text; for `wrapped`: the `where` part; else empty.
   std::string_view detail() const noexcept;
   /// For `exception`: `what()` (empty for non-std exceptions).
   std::string_view what() const noexcept;
@@ -59,6 +69,7 @@ class exit_reason {
   struct payload {
     std::string detail;
     std::string what;
+    std::shared_ptr<const exit_reason> inner;  // wrapped
   };
   explicit exit_reason(kind k, std::shared_ptr<const payload> p = {}) noexcept : kind_(k), payload_(std::move(p)) {}
   kind kind_ = kind::normal;

@@ -23,8 +23,12 @@ class logger {
   /// Replaces the sink; an empty function restores the stderr sink.
   void set_sink(sink s);
   void log(log_level l, std::string_view text);
+  /// Writes `text` whatever the level (sys traces, like `sys:trace`'s
+  /// output); a sink sees it as `debug`.
+  void print(std::string_view text);
 
  private:
+  void write(log_level l, std::string_view text);  // mu_ held
   mutable std::mutex mu_;
   log_level level_ = log_level::warning;
   sink sink_;

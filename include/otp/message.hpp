@@ -11,6 +11,8 @@
 #include <typeinfo>
 #include <utility>
 
+#include "otp/describe.hpp"
+
 namespace otp {
 
 namespace detail {
@@ -18,6 +20,7 @@ namespace detail {
 struct message_vtable {
   void (*destroy)(void* storage) noexcept;
   void (*move)(void* dst, void* src) noexcept;  ///< move-construct dst from src, destroy src
+  std::string (*describe)(const void* storage);  ///< otp::describe of the value
   const std::type_info& type;
 };
 
@@ -46,12 +49,11 @@ struct message_ops {
       *static_cast<T**>(dst) = *static_cast<T**>(src);
     }
   }
+  static std::string describe(const void* s) { return otp::describe(*ptr(const_cast<void*>(s))); }
   // One vtable per type: its address is the type's identity (inline variable,
   // so unique across translation units).
-  static inline const message_vtable vtable{&destroy, &move, typeid(T)};
+  static inline const message_vtable vtable{&destroy, &move, &describe, typeid(T)};
 };
-
-std::string demangle(const char* mangled);
 
 }  // namespace detail
 
@@ -100,6 +102,10 @@ class message {
   const T& get() const noexcept { return *detail::message_ops<T>::ptr(const_cast<unsigned char*>(buf_)); }
   /// The held value's type name (demangled), for logs and crash reports.
   std::string type_name() const { return vt_ ? detail::demangle(vt_->type.name()) : "<empty>"; }
+  /// The held value's type (typeid(void) when empty).
+  const std::type_info& type() const noexcept { return vt_ ? vt_->type : typeid(void); }
+  /// The held value as text (otp::describe), for logs and crash reports.
+  std::string describe() const { return vt_ ? vt_->describe(buf_) : "<empty>"; }
 
   void reset() noexcept {
     if (vt_) vt_->destroy(buf_);

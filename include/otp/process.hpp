@@ -50,6 +50,8 @@ namespace detail {
 struct body_base {
   virtual ~body_base() = default;
   virtual void run() = 0;
+  /// Bodies that wait without a stack (gen_server) are resumed here.
+  virtual void resume() {}
 };
 template <class F>
 struct body_impl final : body_base {
@@ -158,6 +160,7 @@ struct process_details {
   process_status status = process_status::waiting;
   std::size_t memory = 0;          ///< bytes: control block + queued messages + stack
   std::string registered_name;     ///< empty if none
+  bool hibernated = false;         ///< a gen_server hibernating (OTP's erlang:hibernate/3)
 };
 /// Information about `p`, or nullopt if it is dead. For another process this
 /// is a request it answers at its next scheduling point (as in ERTS).

@@ -29,6 +29,9 @@ namespace otp::internal {
 
 enum class mail_kind : std::uint8_t {
   message,          // a user message
+  call,             // a gen_server call (request_node): a message with a reply wanted
+  cast,             // a gen_server cast (request_node)
+  reply,            // the answer to one of our calls (reply_node)
   exit,             // exit signal: exit/2 (from, reason)
   link_exit,        // exit signal caused by a link (from, reason)
   link,             // from wants a link
@@ -44,15 +47,41 @@ enum class mail_kind : std::uint8_t {
 struct mail_node {
   mail_node* next = nullptr;
   mail_kind kind;
+  bool counted = false;  // counted against a bounded mailbox (process::admit)
   explicit mail_node(mail_kind k) noexcept : kind(k) {}
   virtual ~mail_node() = default;
   static void* operator new(std::size_t n) { return mail_pool::allocate(n); }
   static void operator delete(void* p) noexcept { mail_pool::deallocate(p); }
 };
 
-struct message_node final : mail_node {
+struct message_node : mail_node {
   message msg;
-  explicit message_node(message&& m) noexcept : mail_node(mail_kind::message), msg(std::move(m)) {}
+  explicit message_node(message&& m, mail_kind k = mail_kind::message) noexcept : mail_node(k), msg(std::move(m)) {}
+};
+
+/// Kinds that queue as messages (a plain process sees a request's payload).
+inline bool is_message_kind(mail_kind k) noexcept { return k <= mail_kind::cast; }
+
+/// A gen_server request. The caller does not monitor the server: the server
+/// answers for its calls instead. A call still queued when the server dies,
+/// or taken and not yet answered (see process::hold_call), is failed with
+/// the server's exit reason, which is what OTP's per-call monitor delivers.
+struct request_node final : message_node {
+  pid caller;                       // call: who waits (empty for a cast)
+  std::uint64_t tag = 0;            // call: the caller's call tag
+  const void* entry = nullptr;      // typed dispatch made at the call site, or null
+  bool system = false;              // a sys request (OTP's {system, From, Req})
+  request_node(message&& m, mail_kind k) noexcept : message_node(std::move(m), k) {}
+};
+
+/// The answer to a call: the reply, or the exit reason of a server that died
+/// before answering. Dropped on arrival unless its caller still waits for
+/// exactly this tag: a late reply never reaches the mailbox (OTP 24 aliases).
+struct reply_node final : message_node {
+  std::uint64_t tag;
+  bool failed = false;
+  exit_reason reason;  // failed: why
+  reply_node(std::uint64_t t, message&& m) noexcept : message_node(std::move(m), mail_kind::reply), tag(t) {}
 };
 
 struct signal_node final : mail_node {
@@ -64,7 +93,8 @@ struct signal_node final : mail_node {
   explicit signal_node(mail_kind k) noexcept : mail_node(k) {}
 };
 
-static_assert(sizeof(message_node) <= mail_pool::block_size && sizeof(signal_node) <= mail_pool::block_size,
+static_assert(sizeof(request_node) <= mail_pool::block_size && sizeof(reply_node) <= mail_pool::block_size &&
+                  sizeof(signal_node) <= mail_pool::block_size,
               "mail nodes must fit the pool's blocks");
 
 class inbox {

@@ -48,6 +48,11 @@ class monitor_table {
     first_.reset();
     more_.clear();
   }
+  /// Gives back the buckets of a table that shrank.
+  void compact() {
+    if (more_.empty()) std::unordered_map<ref, monitor_entry>().swap(more_);
+    else more_.rehash(0);
+  }
 
  private:
   std::optional<std::pair<ref, monitor_entry>> first_;

@@ -42,6 +42,7 @@ process::process(node_impl& node, std::unique_ptr<detail::body_base> body, bool 
 
 process::~process() {
   for (signal_node* s : info_requests_) delete s;
+  delete reply_;
 }
 
 // ---------------------------------------------------------------- delivery
@@ -126,6 +127,18 @@ void process::yield() {
   fiber::switch_to(tctx().sched->take_fiber(), &park_yielding, this);
 }
 
+void process::park_stackless() {
+  // Past try_block another thread may run us at once: `this` is not touched
+  // after it succeeds.
+  if (stackless_more_) {
+    end_slice(process_status::runnable);
+    tctx().sched->push(this, false);
+    return;
+  }
+  end_slice(process_status::waiting);
+  if (!inbox_.try_block()) tctx().sched->push(this, false);
+}
+
 void process::run_blocking(std::function<void()> job) {
   if (foreign_) {  // a foreign thread may block itself
     job();
@@ -153,6 +166,7 @@ void process::pend_exit(exit_reason r) {
 
 message process::take(mail_node* prev) {
   auto* n = static_cast<message_node*>(queue_.remove_after(prev));
+  count_out(n);
   message m = std::move(n->msg);
   delete n;
   return m;
@@ -161,7 +175,8 @@ message process::take(mail_node* prev) {
 void process::drain() {
   for (mail_node* n = inbox_.take_all(); n;) {
     mail_node* next = n->next;
-    if (n->kind == mail_kind::message) queue_.push_back(n);
+    if (is_message_kind(n->kind)) queue_.push_back(n);
+    else if (n->kind == mail_kind::reply) take_reply(static_cast<reply_node*>(n));
     else handle_signal(static_cast<signal_node*>(n));
     n = next;
   }
@@ -225,9 +240,127 @@ void process::handle_signal(signal_node* s) {
     case mail_kind::info_request:
       info_requests_.push_back(owned.release());
       break;
-    case mail_kind::message:
+    default:
       break;
   }
+}
+
+void process::take_reply(reply_node* r) {
+  // Only the reply to the call we wait for now is kept; a late one (its call
+  // timed out) or a second reply to the same call is dropped here, before it
+  // could ever be seen as a message.
+  if (!reply_ && r->tag == awaiting_.load(std::memory_order_relaxed)) reply_ = r;
+  else delete r;
+}
+
+mail_node* process::next_mail() {
+  if (!queue_.head() || inbox_.has_pending()) drain();
+  if (!queue_.head()) return nullptr;
+  mail_node* n = queue_.remove_after(nullptr);
+  count_out(n);
+  return n;
+}
+
+std::unique_ptr<reply_node> process::await_reply(std::uint64_t tag, timeout t) {
+  const std::uint64_t seq = ++receive_seq_;
+  receive_timed_out_ = false;
+  ref timer;
+  struct await_guard {
+    process* self;
+    ref* timer;
+    ~await_guard() {
+      self->end_call();
+      self->in_receive_ = false;
+      if (*timer) self->node_->timers().cancel(*timer);
+    }
+  } guard{this, &timer};
+  in_receive_ = true;
+  for (;;) {
+    drain();
+    if (reply_) {
+      status.store(process_status::running, std::memory_order_relaxed);
+      return std::unique_ptr<reply_node>(std::exchange(reply_, nullptr));
+    }
+    if (receive_timed_out_ || t == timeout::zero()) return nullptr;
+    if (t != infinity && !timer) {
+      timer = make_ref();
+      auto* s = new signal_node(mail_kind::receive_timeout);
+      s->seq = seq;
+      node_->timers().start_timer(timer, self_pid(), {}, s,
+                                  static_cast<std::uint64_t>(std::max<std::int64_t>(t.count(), 0)) * 1000);
+    }
+    if (!inbox_.has_pending()) wait();
+    if (finished_.load(std::memory_order_acquire)) throw exit_error(exit_reason::shutdown());
+  }
+}
+
+bool process::release_call(const process* caller, std::uint64_t tag) noexcept {
+  for (auto it = held_.rbegin(); it != held_.rend(); ++it) {
+    if (it->tag == tag && it->caller.get() == caller) {
+      *it = std::move(held_.back());
+      held_.pop_back();
+      return true;
+    }
+  }
+  return false;
+}
+
+// Calls answered by a third process stay in held_ (only the caller learns of
+// the reply); they are dropped once their caller no longer waits for them.
+void process::prune_held_calls() {
+  std::erase_if(held_, [](const held_call& h) {
+    auto* c = static_cast<process*>(h.caller.get());
+    return !c->alive() || c->awaiting() != h.tag;
+  });
+  prune_held_at_ = std::max<std::size_t>(64, held_.size() * 2);
+}
+
+void process::hold_call(pid caller, std::uint64_t tag) {
+  if (held_.size() >= prune_held_at_) prune_held_calls();
+  held_.push_back(held_call{std::move(caller), tag});
+}
+
+namespace {
+void send_failure(const pid& caller, std::uint64_t tag, const exit_reason& reason) {
+  auto* c = static_cast<process*>(caller.get());
+  if (!c || c->awaiting() != tag) return;  // it no longer waits: nothing to tell
+  auto* r = new reply_node(tag, message());
+  r->failed = true;
+  r->reason = reason;
+  if (!c->deliver(r)) delete r;
+}
+}  // namespace
+
+void process::fail_request(mail_node* n, const exit_reason& reason) {
+  if (n->kind != mail_kind::call) return;
+  auto* r = static_cast<request_node*>(n);
+  send_failure(r->caller, r->tag, reason);
+}
+
+void process::fail_held_calls(const exit_reason& reason) {
+  for (const held_call& h : held_) send_failure(h.caller, h.tag, reason);
+  held_.clear();
+}
+
+bool process::offer(mail_node* n) {
+  if (max_queue.load(std::memory_order_relaxed) == 0) return true;
+  if (admit()) {
+    n->counted = true;
+    return true;
+  }
+  if (crash_on_overflow.load(std::memory_order_relaxed)) {
+    auto* s = new signal_node(mail_kind::terminate);
+    s->reason = exit_reason::other("overloaded");
+    if (!deliver(s)) delete s;
+  }
+  return false;
+}
+
+void process::compact() {
+  links_.shrink_to_fit();
+  held_.shrink_to_fit();
+  monitors_.compact();
+  monitored_by_.compact();
 }
 
 void process::process_signals() { drain(); }
@@ -355,7 +488,8 @@ void process::die(const exit_reason& why) {
 
 void process::answer_dead(mail_node* n, const exit_reason& reason) {
   std::unique_ptr<mail_node> owned(n);
-  if (n->kind == mail_kind::message) return;
+  if (n->kind == mail_kind::call) fail_request(n, reason);
+  if (is_message_kind(n->kind) || n->kind == mail_kind::reply) return;
   auto* s = static_cast<signal_node*>(n);
   switch (s->kind) {
     case mail_kind::link:  // linked just before we died: they get our exit
@@ -388,7 +522,9 @@ void process::finish(const exit_reason& reason) {
   }
   for (signal_node* s : info_requests_) answer_dead(s, reason);
   info_requests_.clear();
+  for (mail_node* n = queue_.head(); n; n = n->next) fail_request(n, reason);
   queue_.clear();
+  fail_held_calls(reason);
   // The reason goes out as it is: a process killed by exit(P, kill) already
   // has `killed`, while one that called exit(kill) itself sends an ordinary,
   // trappable `kill` to its links (ERTS behaves the same way).
@@ -401,11 +537,21 @@ void process::finish(const exit_reason& reason) {
   node_->process_exited(this);  // drops the process's reference on itself: last use of `this`
 }
 
-void process::run_body() {
+void process::activate() {
   exit_reason reason;
   try {
-    process_signals();  // e.g. killed before it ever ran
-    body_->run();
+    stackless_ = false;
+    if (!body_started_) {
+      body_started_ = true;
+      process_signals();  // e.g. killed before it ever ran
+      body_->run();
+    } else {
+      body_->resume();
+    }
+    if (stackless_) {
+      park_stackless();
+      return;
+    }
   } catch (exit_unwind& e) {
     reason = std::move(e.reason);
   } catch (...) {
@@ -427,7 +573,9 @@ process_details process::details() {
   monitored_by_.for_each([&](ref, const monitor_entry& m) { d.monitored_by.push_back(m.other); });
   d.trap_exit = trap_exit_;
   d.status = in_receive_ ? process_status::waiting : status.load(std::memory_order_relaxed);
-  d.memory = sizeof(process) + queue_.size() * sizeof(message_node) + (started && !foreign_ ? node_->options().stack_size : 0);
+  const bool has_stack = started && !foreign_ && (!stackless_ || parked);
+  d.memory = sizeof(process) + queue_.size() * sizeof(message_node) + (has_stack ? node_->options().stack_size : 0);
+  d.hibernated = hibernated;
   d.registered_name = node_->name_of(this);
   return d;
 }
@@ -498,7 +646,8 @@ void send_core(const pid& to, message&& m) {
   auto* target = static_cast<internal::process*>(to.get());
   if (!target) return;
   auto* n = new internal::message_node(std::move(m));
-  if (!target->deliver(n)) delete n;  // dead: dropped, as in Erlang
+  // dead (or a full bounded mailbox): dropped, as in Erlang
+  if (!target->offer(n) || !target->deliver(n)) delete n;
   // Sender punishment: after sending to a congested process, give up the slice.
   if (internal::process* me = internal::tctx().proc) me->reduce(target->congested() ? me->budget_limit() : 1);
 }
@@ -535,7 +684,7 @@ void exit(const pid& p, const exit_reason& reason) { internal::current_process()
 
 void exit(const exit_reason& reason) {
   internal::process& p = internal::current_process();
-  if (!p.foreign()) throw internal::exit_unwind{reason};
+  if (!p.foreign()) throw internal::exit_unwind{reason, true};
   p.finish(reason);
   throw exit_error(reason);
 }

@@ -37,6 +37,15 @@ class scheduler;
 /// pass; user code must not swallow it with `catch (...)` without rethrowing.
 struct exit_unwind {
   exit_reason reason;
+  /// The process called exit/1 itself (a gen_server then runs terminate,
+  /// OTP §4.10); false when a signal kills it (no terminate, §6.2).
+  bool voluntary = false;
+};
+
+/// A call a server has taken and not yet answered.
+struct held_call {
+  pid caller;
+  std::uint64_t tag;
 };
 
 class process final : public detail::process_base {
@@ -76,8 +85,13 @@ class process final : public detail::process_base {
   std::atomic<scheduler*> home{nullptr};  // where it last ran (woken there when that one is busy)
   process* run_next = nullptr;  // intrusive link in the injection queue
   bool started = false;
-  /// Runs the body on the calling fiber, then exits. For a never-run process.
-  void run_body();
+  /// Runs the body on the calling fiber (first activation), or resumes a
+  /// body that waits without a stack (later activations), then exits unless
+  /// the body asked to wait again (see wait_stackless).
+  void activate();
+  /// True while the process waits with no fiber: it is resumed by calling
+  /// its body's resume() on whatever fiber the scheduler runs.
+  bool stackless() const noexcept { return stackless_; }
 
   // ---- owner only ----
   /// Counts one unit of work (a send, a spawn, a receive) and yields when
@@ -111,9 +125,93 @@ class process final : public detail::process_base {
     child->monitored_by_.add(r, monitor_entry{self_pid(), {}});
     return r;
   }
+  /// The body is about to return to the scheduler without exiting: it waits
+  /// for mail with no stack (more_work = false) or just yields (true).
+  void wait_stackless(bool more_work) noexcept {
+    stackless_ = true;
+    stackless_more_ = more_work;
+  }
+  /// Next mail in arrival order (messages, calls, casts), draining the inbox
+  /// when the queue is empty; null if there is none. Acts on signals.
+  mail_node* next_mail();
+  /// First queued mail for which `pred` holds, or null; waits for none.
+  template <class Pred>
+  mail_node* take_first(Pred&& pred) {
+    drain();
+    mail_node* prev = nullptr;
+    for (mail_node* n = queue_.head(); n; prev = n, n = n->next) {
+      if (!pred(n)) continue;
+      queue_.remove_after(prev);
+      count_out(n);
+      return n;
+    }
+    return nullptr;
+  }
+  std::size_t queue_len() const noexcept { return queue_.size(); }
+  /// True if a message, call or cast is queued (after draining the inbox).
+  bool has_mail() {
+    drain();
+    return queue_.head() != nullptr;
+  }
+
+  // ---- calls (gen_server) ----
+  /// A fresh call tag, now awaited: a reply or a failure for it is kept
+  /// from now on (set before the request is sent).
+  std::uint64_t begin_call() noexcept {
+    awaiting_.store(++call_tags_, std::memory_order_release);
+    return call_tags_;
+  }
+  void end_call() noexcept { awaiting_.store(0, std::memory_order_release); }
+  /// Waits for the reply to call `tag` (begun with begin_call; the caller side of gen_server:call);
+  /// null if `t` passed first. A reply already in the inbox when the time is
+  /// up is still taken (as gen's final `receive ... after 0`).
+  std::unique_ptr<reply_node> await_reply(std::uint64_t tag, timeout t);
+  /// Server side: remember a taken call until it is answered, so that the
+  /// caller hears of our death (what its monitor does in OTP).
+  void hold_call(pid caller, std::uint64_t tag);
+  /// Forgets a held call (answered by us). False if we did not hold it.
+  bool release_call(const process* caller, std::uint64_t tag) noexcept;
+  /// The tag this process waits for in a call now (0 if none). Read by
+  /// other threads to drop stale held calls and to detect call cycles.
+  std::uint64_t awaiting() const noexcept { return awaiting_.load(std::memory_order_acquire); }
+  /// Call-cycle detection: the process this one waits on in a call.
+  std::atomic<process*> waiting_on{nullptr};
+  /// Releases what an idle process can: spare capacity of its tables (the
+  /// part of OTP's hibernate that applies to a process without a heap).
+  void compact();
+  bool hibernated = false;
+
   /// Scheduler, right after parking this process's fiber.
   bool try_block_inbox() noexcept { return inbox_.try_block(); }
   bool set_trap_exit(bool on) noexcept { return std::exchange(trap_exit_, on); }
+  bool trapping() const noexcept { return trap_exit_; }
+  /// Suspends the fiber until mail arrives (fiber-mode servers).
+  void wait_for_mail() {
+    if (!inbox_.has_pending()) wait();
+  }
+  /// Gives up the rest of the slice.
+  void yield_now() { yield(); }
+  /// Bounded mailbox (gen_server's max_queue): 0 = unbounded. Senders count
+  /// the calls, casts and messages they queue; the owner counts them out.
+  std::atomic<std::uint32_t> max_queue{0};
+  std::atomic<std::int64_t> bounded_len{0};
+  std::atomic<std::uint64_t> overflows{0};
+  std::atomic<bool> crash_on_overflow{false};
+  /// Sender side, for a bounded mailbox: marks `n` counted and true, or
+  /// false if the queue is full (then, under the crash policy, the process
+  /// is told to exit `overloaded`).
+  bool offer(mail_node* n);
+  /// Sender side: admits one more message, or false if the queue is full.
+  bool admit() noexcept {
+    const std::uint32_t limit = max_queue.load(std::memory_order_relaxed);
+    if (limit == 0) return true;
+    if (bounded_len.fetch_add(1, std::memory_order_relaxed) >= limit) {
+      bounded_len.fetch_sub(1, std::memory_order_relaxed);
+      overflows.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    return true;
+  }
   /// Terminates this process with `reason`: closes the inbox, frees the name,
   /// fires links and monitors. Idempotent. Does not unwind the stack.
   void finish(const exit_reason& reason);
@@ -141,6 +239,14 @@ class process final : public detail::process_base {
   void drain();
   void handle_signal(signal_node* s);
   void die(const exit_reason& reason);  // unwinds (fiber) or finishes (foreign)
+  void fail_held_calls(const exit_reason& reason);
+  void take_reply(reply_node* r);
+  void count_out(mail_node* n) noexcept {
+    if (n && n->counted) bounded_len.fetch_sub(1, std::memory_order_relaxed);
+  }
+  void park_stackless();
+  void fail_request(mail_node* n, const exit_reason& reason);
+  void prune_held_calls();
   void wait();                          // suspends until the inbox is non-empty
   void yield();
   void answer_dead(mail_node* n, const exit_reason& reason);
@@ -167,6 +273,14 @@ class process final : public detail::process_base {
   std::optional<exit_reason> pending_exit_;  // set while draining, acted on after
   std::vector<signal_node*> info_requests_;  // answered after draining
   std::uint64_t receive_seq_ = 0;
+  std::uint64_t call_tags_ = 0;
+  std::atomic<std::uint64_t> awaiting_{0};
+  reply_node* reply_ = nullptr;  // the reply to the awaited call, once drained
+  std::vector<held_call> held_;
+  std::size_t prune_held_at_ = 64;
+  bool stackless_ = false;
+  bool body_started_ = false;
+  bool stackless_more_ = false;
   bool receive_timed_out_ = false;
   bool in_receive_ = false;
   unsigned budget_ = 0;

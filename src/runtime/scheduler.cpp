@@ -285,7 +285,7 @@ void pool_on_top(fiber* from, void*) { tctx().sched->pool_fiber(from); }
 // A process spawned with its own stack size runs on a fiber of its own,
 // which ends with the process.
 fiber* dedicated_entry(void* arg) {
-  static_cast<process*>(arg)->run_body();
+  static_cast<process*>(arg)->activate();
   return tctx().sched->take_fiber();
 }
 }  // namespace
@@ -297,10 +297,12 @@ void scheduler::run(process* p) {
   } else if (!p->started) {
     p->started = true;
     if (p->stack_size == 0) {
-      p->run_body();  // on this very fiber: no switch
+      p->activate();  // on this very fiber: no switch
     } else {
       fiber::switch_to(new fiber(p->stack_size, &dedicated_entry, p), &pool_on_top, nullptr);
     }
+  } else {
+    p->activate();  // it waited with no stack: resumed right here, no switch
   }
   // Possibly on another thread now (if we were pooled and taken again).
   scheduler* s = tctx().sched;

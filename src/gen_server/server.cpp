@@ -1,0 +1,490 @@
+// The gen_server loop: init and the start ack, message dispatch, callback
+// results (§4), timeouts and hibernation (§5), terminate and crash reports
+// (§6), system messages (§10).
+
+#include "gen_server/server.hpp"
+
+#include <fmt/format.h>
+
+#include "node_impl.hpp"
+#include "otp/logger.hpp"
+#include "runtime/context.hpp"
+
+namespace otp::internal {
+
+namespace {
+std::string describe_mail(mail_node* n) {
+  if (!n) return "none";
+  auto& m = static_cast<message_node*>(n)->msg;
+  if (n->kind == mail_kind::call) return m.describe();
+  if (n->kind == mail_kind::cast) return m.describe();
+  return m.describe();
+}
+
+bool valid_timeout(const next_step& n) { return n.get_kind() != next_step::kind::timeout || n.get_timeout().count() >= 0; }
+
+exit_reason bad_return_value(const std::string& what) { return exit_reason::other("{bad_return_value," + what + "}"); }
+}  // namespace
+
+server_process::server_process(std::unique_ptr<detail::server_base> impl, const start_options& opts, bool linked)
+    : impl_(std::move(impl)), opts_(opts), linked_(linked), fiber_mode_(opts.stack_size != 0) {
+  trace_ = opts.debug.trace;
+  log_max_ = opts.debug.log;
+  stats_ = opts.debug.statistics;
+  if (stats_) stats_data_.start_time = std::chrono::system_clock::now();
+}
+
+std::string server_process::who() const {
+  if (!opts_.name.empty()) return opts_.name.to_string();
+  return self_->self_pid().to_string();
+}
+
+// ---------------------------------------------------------------- start
+
+bool server_process::register_name() {
+  const server_name& n = opts_.name;
+  if (n.empty()) return true;
+  bool done = n.registry() ? n.registry()->register_name(n.key(), self_->self_pid())
+                           : self_->node().register_name(n.key(), self_);
+  if (done) return true;
+  // §1.14: taken by any process: already_started with the holder; init
+  // never runs and this process exits quietly.
+  ack(detail::start_outcome::status::error, exit_reason::other("already_started"), n.whereis().value_or(pid{}));
+  return false;
+}
+
+void server_process::unregister_name() {
+  const server_name& n = opts_.name;
+  if (n.empty()) return;
+  if (n.registry()) n.registry()->unregister_name(n.key());  // §9.5: only when init fails
+  else self_->node().unregister_name(n.key());
+}
+
+void server_process::ack(detail::start_outcome::status st, exit_reason reason, pid existing) {
+  if (!starter_) return;
+  auto* r = new reply_node(start_tag_, message(start_ack{st, std::move(reason), std::move(existing)}));
+  auto* starter = static_cast<process*>(starter_.get());
+  self_->release_call(starter, start_tag_);
+  if (!starter->deliver(r)) delete r;
+  starter_ = pid{};
+}
+
+void server_process::run() {
+  self_ = &current_process();
+  parent_ = linked_ ? starter_ : self_->self_pid();  // §6.8: unlinked, the parent is itself
+  self_->max_queue.store(static_cast<std::uint32_t>(opts_.max_queue), std::memory_order_relaxed);
+  self_->crash_on_overflow.store(opts_.on_overflow == overflow_policy::crash, std::memory_order_relaxed);
+  if (!register_name()) return;
+  init();
+  serve();
+}
+
+void server_process::resume() { serve(); }
+
+void server_process::init() {
+  detail::outcome o;
+  try {
+    o = impl_->init();
+  } catch (exit_unwind& e) {
+    if (!e.voluntary) throw;
+    o = detail::outcome{detail::result_kind::stop, {}, std::move(e.reason), {}};
+  } catch (...) {
+    exit_reason r = exit_reason::from_exception(std::current_exception());
+    self_->node().logger().log(log_level::error, "GenServer " + who() + " failed to start: " + r.to_string());
+    o = detail::outcome{detail::result_kind::stop, {}, std::move(r), {}};
+  }
+  if (o.kind == detail::result_kind::ok && !valid_timeout(o.next))
+    o = detail::outcome{detail::result_kind::stop, {}, bad_return_value("{ok,_,-1}"), {}};
+  switch (o.kind) {
+    case detail::result_kind::ok:
+      ack(detail::start_outcome::status::ok);  // §1.7: before handle_continue
+      if (!apply_next(o.next)) crash(exit_reason::other("{undef,{" + impl_->type_name() + ",handle_continue}}"));
+      return;
+    case detail::result_kind::ignore:
+      unregister_name();
+      ack(detail::start_outcome::status::ignore);
+      throw exit_unwind{exit_reason::normal(), false};  // §1.10
+    default:  // stop: §1.8, the name is free before the ack
+      unregister_name();
+      ack(detail::start_outcome::status::error, o.reason);
+      throw exit_unwind{std::move(o.reason), false};  // §1.9: the link carries it
+  }
+}
+
+// ---------------------------------------------------------------- loop
+
+void server_process::serve() {
+  const unsigned budget = self_->budget_limit();
+  for (;;) {
+    unsigned handled = 0;
+    for (;;) {
+      if (pending_continue_) {
+        if (handle_continue() == flow::stop) return;
+        continue;
+      }
+      mail_node* n = suspended_ ? self_->take_first([&](mail_node* m) {
+        if (m->kind == mail_kind::call && static_cast<request_node*>(m)->system) return true;
+        auto* e = m->kind == mail_kind::message ? static_cast<message_node*>(m)->msg.get_if<exit_msg>() : nullptr;
+        return e && e->from == parent_ && self_->trapping();  // §10.5: the parent's EXIT too
+      })
+                                : self_->next_mail();
+      if (!n) break;
+      std::unique_ptr<mail_node> owned(n);
+      current_ = n;
+      flow f = handle(n);
+      current_ = nullptr;
+      if (f == flow::stop) return;
+      if (++handled >= budget) {
+        if (!fiber_mode_) {
+          self_->wait_stackless(true);
+          return;
+        }
+        self_->yield_now();
+        handled = 0;
+      }
+    }
+    arm_idle_timers();
+    if (!fiber_mode_) {
+      self_->wait_stackless(false);
+      return;
+    }
+    self_->wait_for_mail();
+  }
+}
+
+server_process::flow server_process::handle(mail_node* n) {
+  switch (n->kind) {
+    case mail_kind::call: {
+      auto& r = *static_cast<request_node*>(n);
+      if (r.system) return handle_system(r);
+      self_->hibernated = false;
+      cancel_timeout();
+      return handle_call(r);
+    }
+    case mail_kind::cast:
+      self_->hibernated = false;
+      cancel_timeout();
+      return handle_cast(*static_cast<request_node*>(n));
+    default:
+      return handle_info(*static_cast<message_node*>(n));
+  }
+}
+
+template <class F>
+server_process::flow server_process::run_callback(F&& cb, const from* caller) {
+  detail::outcome o;
+  if (stats_) ++stats_data_.reductions;
+  try {
+    o = cb();
+  } catch (exit_unwind& e) {
+    if (!e.voluntary) throw;  // killed by a signal: no terminate (§6.2)
+    terminate_and_exit(std::move(e.reason));  // exit(R) in a callback: terminate(R) (§4.10)
+  } catch (...) {
+    crash(exit_reason::from_exception(std::current_exception()));
+  }
+  return act(std::move(o), caller);
+}
+
+server_process::flow server_process::handle_call(request_node& r) {
+  from f(r.caller, r.tag);
+  self_->hold_call(r.caller, r.tag);  // if we die before answering, the caller hears why
+  if (stats_) ++stats_data_.messages_in;
+  if (trace_ || log_max_)
+    debug_event("got call " + r.msg.describe() + " from " + r.caller.to_string());
+  return run_callback(
+      [&] {
+        auto* entry = static_cast<const detail::typed_entry*>(r.entry);
+        if (entry && entry->server == impl_->type_tag()) return entry->fn(*impl_, r.msg, f);
+        return impl_->handle_call(r.msg, f);
+      },
+      &f);
+}
+
+server_process::flow server_process::handle_cast(request_node& r) {
+  if (stats_) ++stats_data_.messages_in;
+  if (trace_ || log_max_) debug_event("got cast " + r.msg.describe());
+  static const from none;
+  return run_callback(
+      [&] {
+        auto* entry = static_cast<const detail::typed_entry*>(r.entry);
+        if (entry && entry->server == impl_->type_tag()) return entry->fn(*impl_, r.msg, none);
+        return impl_->handle_cast(r.msg);
+      },
+      nullptr);
+}
+
+server_process::flow server_process::handle_info(message_node& n) {
+  message& m = n.msg;
+  if (auto* t = m.get_if<server_timeout>()) {
+    if (t->seq != timer_seq_ || !timer_armed_) return flow::go_on;  // cancelled meanwhile
+    timer_armed_ = false;
+    timeout_.reset();
+    m = message(gen_server::timeout_event{});
+  } else if (auto* h = m.get_if<hibernate_tick>()) {
+    if (h->seq == timer_seq_) do_hibernate();
+    return flow::go_on;
+  } else {
+    self_->hibernated = false;
+    cancel_timeout();
+    if (auto* e = m.get_if<exit_msg>(); e && e->from == parent_ && parent_ != self_->self_pid() && self_->trapping())
+      terminate_and_exit(e->reason);  // §6.7: the parent's exit, trapped: terminate(R)
+  }
+  if (stats_) ++stats_data_.messages_in;
+  if (trace_ || log_max_) debug_event("got " + m.describe());
+  return run_callback([&] { return impl_->handle_info(m); }, nullptr);
+}
+
+server_process::flow server_process::handle_continue() {
+  message c = std::move(*pending_continue_);
+  pending_continue_.reset();
+  if (trace_ || log_max_) debug_event("got continue " + c.describe());
+  return run_callback([&] { return impl_->handle_continue(c); }, nullptr);
+}
+
+// ---------------------------------------------------------------- results
+
+server_process::flow server_process::act(detail::outcome&& o, const from* caller) {
+  if (!valid_timeout(o.next)) {
+    // §4.8: terminate({bad_return_value, V}); a pending caller exits with it.
+    const char* shape = o.kind == detail::result_kind::reply ? "{reply,_,_,-1}" : "{noreply,_,-1}";
+    crash(bad_return_value(shape));
+  }
+  switch (o.kind) {
+    case detail::result_kind::reply:
+      if (caller) {
+        if (trace_ || log_max_)
+          debug_event("sent " + o.reply.describe() + " to " + caller->caller().to_string() + ", new state " +
+                      impl_->format_state());
+        send_reply(*caller, std::move(o.reply));
+      }
+      break;
+    case detail::result_kind::noreply:
+      if (trace_ || log_max_) debug_event("new state " + impl_->format_state());
+      break;
+    case detail::result_kind::stop:
+      terminate_and_exit(std::move(o.reason));
+    case detail::result_kind::stop_reply:
+      terminate_and_exit(std::move(o.reason), caller, &o.reply);  // §4.3: terminate first
+    default:
+      crash(bad_return_value(o.kind == detail::result_kind::ok ? "{ok,_}" : "ignore"));
+  }
+  if (!apply_next(o.next)) crash(exit_reason::other("{undef,{" + impl_->type_name() + ",handle_continue}}"));
+  return flow::go_on;
+}
+
+void server_process::send_reply(const from& to, message&& value) {
+  if (stats_) ++stats_data_.messages_out;
+  detail::reply_core(to, std::move(value));
+}
+
+// False if the result asks for a continue the server cannot handle (§4.9).
+bool server_process::apply_next(next_step& next) {
+  switch (next.get_kind()) {
+    case next_step::kind::none:
+      break;
+    case next_step::kind::timeout:
+      if (next.get_timeout() == infinity) break;
+      timeout_ = next.get_timeout();
+      if (timeout_->count() == 0 && !self_->has_mail()) {
+        // §5.3: 0 with an empty mailbox fires at once; a queued message wins.
+        timer_armed_ = true;
+        auto* n = new message_node(message(server_timeout{timer_seq_}));
+        if (!self_->deliver(n)) delete n;
+      }
+      break;
+    case next_step::kind::hibernate:
+      do_hibernate();
+      break;
+    case next_step::kind::continue_:
+      if (!impl_->has_handle_continue()) return false;
+      pending_continue_.emplace(std::move(next.continue_value()));
+      break;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- timers
+
+void server_process::arm_idle_timers() {
+  node_impl& node = self_->node();
+  if (timeout_ && !timer_armed_) {
+    timer_armed_ = true;
+    timer_ = make_ref();
+    node.timers().start_timer(timer_, self_->self_pid(), {}, new message_node(message(server_timeout{timer_seq_})),
+                              static_cast<std::uint64_t>(timeout_->count()) * 1000);
+  } else if (!timeout_ && opts_.hibernate_after != infinity && !self_->hibernated && !hibernate_timer_) {
+    hibernate_timer_ = make_ref();
+    node.timers().start_timer(hibernate_timer_, self_->self_pid(), {},
+                              new message_node(message(hibernate_tick{timer_seq_})),
+                              static_cast<std::uint64_t>(opts_.hibernate_after.count()) * 1000);
+  }
+}
+
+// §5.2: any message cancels the timeout (and the idle countdown to hibernation).
+void server_process::cancel_timeout() {
+  ++timer_seq_;
+  timeout_.reset();
+  if (timer_armed_) {
+    self_->node().timers().cancel(timer_);
+    timer_armed_ = false;
+  }
+  if (hibernate_timer_) {
+    self_->node().timers().cancel(hibernate_timer_);
+    hibernate_timer_ = ref();
+  }
+}
+
+void server_process::do_hibernate() {
+  hibernate_timer_ = ref();
+  self_->hibernated = true;
+  self_->compact();
+  log_.shrink_to_fit();
+}
+
+// ---------------------------------------------------------------- stopping
+
+void server_process::terminate_and_exit(exit_reason reason, const from* reply_to, message* reply) {
+  exit_reason final_reason = reason;
+  try {
+    impl_->terminate(reason);
+  } catch (exit_unwind& e) {
+    if (!e.voluntary) throw;
+    final_reason = std::move(e.reason);
+  } catch (...) {
+    final_reason = exit_reason::from_exception(std::current_exception());  // §6.6
+  }
+  if (reply_to) send_reply(*reply_to, std::move(*reply));  // §4.3: sent even if terminate raised
+  if (!final_reason.is_quiet()) report_crash(final_reason);
+  throw exit_unwind{std::move(final_reason), false};
+}
+
+void server_process::crash(exit_reason reason) { terminate_and_exit(std::move(reason)); }
+
+// OTP's "GenServer X terminating" report (§6.10): the reason, the last
+// message, the state, and the client of a call that was being handled.
+void server_process::report_crash(const exit_reason& reason) {
+  std::string text = "GenServer " + who() + " terminating\n** (exit) " + reason.to_string();
+  if (reason.is_exception()) text += "\n** (" + std::string(reason.detail()) + ") " + std::string(reason.what());
+  if (current_) {
+    text += "\nLast message";
+    if (current_->kind == mail_kind::call) {
+      auto* r = static_cast<request_node*>(current_);
+      text += " (from " + r->caller.to_string() + ")";
+    }
+    text += ": " + describe_mail(current_);
+  }
+  try {
+    text += "\nState: " + impl_->format_state();
+  } catch (...) {
+    text += "\nState: <format_status failed>";
+  }
+  if (current_ && current_->kind == mail_kind::call) {
+    auto* r = static_cast<request_node*>(current_);
+    text += "\nClient " + r->caller.to_string() + (is_alive(r->caller) ? " is alive" : " is dead");
+  }
+  self_->node().logger().log(log_level::error, text);
+}
+
+// ---------------------------------------------------------------- sys
+
+void server_process::debug_event(const std::string& text) {
+  if (trace_) self_->node().logger().print("*DBG* " + who() + " " + text);
+  if (log_max_) {
+    log_.push_back(text);
+    while (log_.size() > log_max_) log_.pop_front();
+  }
+}
+
+sys::status server_process::status_of() {
+  sys::status s;
+  s.server = self_->self_pid();
+  s.name = who();
+  s.module = impl_->type_name();
+  s.suspended = suspended_;
+  s.parent = parent_;
+  s.state = impl_->format_state();
+  s.logged_events.assign(log_.begin(), log_.end());
+  return s;
+}
+
+server_process::flow server_process::handle_system(request_node& r) {
+  auto& req = r.msg.get<sys_request>();
+  from f(r.caller, r.tag);
+  if (r.tag) self_->hold_call(r.caller, r.tag);
+  const bool was_hibernated = self_->hibernated;
+  message answer;
+  switch (req.what) {
+    case sys_request::kind::get_state:
+    case sys_request::kind::replace_state:
+      try {
+        answer = req.fn(*impl_);
+      } catch (const std::exception& e) {
+        answer = message(sys::callback_failed(e.what()));  // §10.2: the server lives on
+      } catch (...) {
+        answer = message(sys::callback_failed("unknown exception"));
+      }
+      break;
+    case sys_request::kind::get_status:
+      answer = message(status_of());
+      break;
+    case sys_request::kind::suspend:
+      suspended_ = true;
+      break;
+    case sys_request::kind::resume:
+      suspended_ = false;
+      break;
+    case sys_request::kind::change_code:
+      if (!suspended_) {  // §10.6
+        answer = message(exit_reason::other("{unknown_system_msg,{change_code," + req.old_vsn + "}}"));
+      } else {
+        std::optional<exit_reason> err;
+        try {
+          err = impl_->code_change(req.old_vsn, req.extra);
+        } catch (...) {
+          err = exit_reason::from_exception(std::current_exception());
+        }
+        if (err) answer = message(std::move(*err));
+      }
+      break;
+    case sys_request::kind::statistics:
+      stats_ = req.on;
+      stats_data_ = sys::statistics_data{};
+      if (stats_) stats_data_.start_time = std::chrono::system_clock::now();
+      break;
+    case sys_request::kind::get_statistics:
+      if (stats_) {
+        stats_data_.current_time = std::chrono::system_clock::now();
+        stats_data_.overflows = self_->overflows.load(std::memory_order_relaxed);
+        answer = message(stats_data_);
+      }
+      break;
+    case sys_request::kind::trace:
+      trace_ = req.on;
+      break;
+    case sys_request::kind::log:
+      log_max_ = req.n;
+      if (!log_max_) log_.clear();
+      break;
+    case sys_request::kind::get_log:
+      answer = message(std::vector<std::string>(log_.begin(), log_.end()));
+      break;
+    case sys_request::kind::terminate: {
+      exit_reason why = req.reason;
+      if (r.tag) detail::reply_core(f, message());  // §10.10: ok first
+      current_ = nullptr;
+      terminate_and_exit(std::move(why));
+    }
+  }
+  if (r.tag) detail::reply_core(f, std::move(answer));
+  // §5.4: a system message restarts a pending timeout with its full value;
+  // §5.7: a hibernated server goes back to hibernation.
+  if (timer_armed_) {
+    self_->node().timers().cancel(timer_);
+    timer_armed_ = false;
+    ++timer_seq_;
+  }
+  if (was_hibernated) do_hibernate();
+  return flow::go_on;
+}
+
+}  // namespace otp::internal

@@ -1,0 +1,132 @@
+#pragma once
+// The gen_server loop (OTP's gen_server:loop/decode_msg/handle_msg) and the
+// system requests it answers (sys.erl's handle_system_msg).
+//
+// A server waits for mail with no stack: its body returns to the scheduler
+// when its queue is empty and is resumed on whatever fiber runs it next, so
+// an idle server costs its control block and its state. Only a server
+// started with a stack of its own (start_options::stack_size) keeps a fiber
+// and blocks in it.
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "otp/gen_server.hpp"
+#include "otp/sys.hpp"
+#include "process/process.hpp"
+
+namespace otp::internal {
+
+/// The payload of a system request (OTP's `{system, From, Request}`).
+struct sys_request {
+  enum class kind {
+    get_state,      // fn copies the state out
+    replace_state,  // fn replaces it, then copies it out
+    get_status,
+    suspend,
+    resume,
+    change_code,
+    statistics,     // on: flag
+    get_statistics,
+    trace,          // on: flag
+    log,            // on: flag, n
+    get_log,
+    terminate,      // reason
+  } what;
+  std::function<message(detail::server_base&)> fn;  // get_state / replace_state (typed at the call site)
+  bool on = false;
+  std::size_t n = 0;
+  exit_reason reason;
+  std::string old_vsn;
+  message extra;
+};
+
+/// Internal messages a server sends itself through timers; a stale one (an
+/// older sequence number) is dropped.
+struct server_timeout {
+  std::uint64_t seq;
+};
+struct hibernate_tick {
+  std::uint64_t seq;
+};
+
+struct start_ack {
+  detail::start_outcome::status st;
+  exit_reason reason;
+  pid existing;
+};
+
+class server_process final : public detail::body_base {
+ public:
+  server_process(std::unique_ptr<detail::server_base> impl, const start_options& opts, bool linked);
+  void run() override;
+  void resume() override;
+  /// Starter side, set before the process first runs.
+  void set_starter(pid starter, std::uint64_t tag) {
+    starter_ = std::move(starter);
+    start_tag_ = tag;
+  }
+
+ private:
+  enum class flow { go_on, stop };
+
+  void init();
+  void ack(detail::start_outcome::status st, exit_reason reason = {}, pid existing = {});
+  bool register_name();
+  void unregister_name();
+  void serve();
+  flow handle(mail_node* n);
+  flow handle_call(request_node& r);
+  flow handle_cast(request_node& r);
+  flow handle_info(message_node& m);
+  flow handle_continue();
+  flow handle_system(request_node& r);
+  template <class F>
+  flow run_callback(F&& cb, const from* caller);
+  flow act(detail::outcome&& o, const from* caller);
+  bool apply_next(next_step& next);
+  void arm_idle_timers();
+  void cancel_timeout();
+  void do_hibernate();
+  [[noreturn]] void terminate_and_exit(exit_reason reason, const from* reply_to = nullptr, message* reply = nullptr);
+  [[noreturn]] void crash(exit_reason reason);
+  void report_crash(const exit_reason& reason);
+  void send_reply(const from& to, message&& value);
+  void debug_event(const std::string& text);
+  std::string who() const;
+  sys::status status_of();
+
+  process* self_ = nullptr;
+  std::unique_ptr<detail::server_base> impl_;
+  start_options opts_;
+  bool linked_;
+  pid parent_;
+  pid starter_;
+  std::uint64_t start_tag_ = 0;
+  bool fiber_mode_ = false;
+
+  // what is being handled (for crash reports)
+  mail_node* current_ = nullptr;
+  std::optional<message> pending_continue_;
+
+  // §5 timeouts
+  std::optional<timeout> timeout_;  // the last return's timeout, until a message arrives
+  std::uint64_t timer_seq_ = 0;
+  ref timer_;
+  bool timer_armed_ = false;
+  ref hibernate_timer_;
+
+  // sys
+  bool suspended_ = false;
+  bool trace_ = false;
+  std::size_t log_max_ = 0;
+  std::deque<std::string> log_;
+  bool stats_ = false;
+  sys::statistics_data stats_data_;
+};
+
+}  // namespace otp::internal
