@@ -250,6 +250,118 @@ void timer_lateness(long n, long max_ms) {
   emit("timer_lateness_p99", lateness[lateness.size() * 99 / 100], "us", "lower");
 }
 
+// ---------------------------------------------------------------- gen_server
+
+struct bench_server {
+  using state = long;
+  struct get {
+    using reply = long;
+  };
+  struct add {
+    long n;
+  };
+  otp::init_result<state> init(long v) { return otp::ok(v); }
+  otp::call_result<long> handle_call(get, state& s) { return otp::reply(s); }
+  otp::cast_result handle_cast(add a, state& s) {
+    s += a.n;
+    return otp::noreply();
+  }
+};
+using bench_ref = otp::server_ref<bench_server>;
+
+// 1 client process, 1 server, n sequential calls with the default 5 s timeout.
+void call_roundtrip(long n) {
+  double secs = 0;
+  run_in_process([&] {
+    bench_ref srv = otp::gen_server::start_link<bench_server>(0).value();
+    auto t0 = clock_type::now();
+    for (long i = 0; i < n; ++i) otp::gen_server::call(srv, bench_server::get{});
+    secs = seconds_since(t0);
+    otp::gen_server::stop(srv.target());
+  });
+  emit("call_roundtrip", secs * 1e9 / static_cast<double>(n), "ns", "lower");
+}
+
+// main() (a thread the node does not own) calls a server n times.
+void call_from_foreign_thread(long n) {
+  bench_ref srv = otp::gen_server::start<bench_server>(0).value();
+  auto t0 = clock_type::now();
+  for (long i = 0; i < n; ++i) otp::gen_server::call(srv, bench_server::get{});
+  double secs = seconds_since(t0);
+  otp::gen_server::stop(srv.target());
+  emit("call_from_foreign_thread", secs * 1e9 / static_cast<double>(n), "ns", "lower");
+}
+
+// 1 sender process, n casts, then one call that returns once all are handled.
+void cast_throughput(long n) {
+  double secs = 0;
+  run_in_process([&] {
+    bench_ref srv = otp::gen_server::start_link<bench_server>(0).value();
+    auto t0 = clock_type::now();
+    for (long i = 0; i < n; ++i) otp::gen_server::cast(srv, bench_server::add{1});
+    long total = otp::gen_server::call(srv, bench_server::get{}, otp::infinity);
+    secs = seconds_since(t0);
+    if (total != n) std::fprintf(stderr, "cast_throughput: %ld of %ld casts handled\n", total, n), std::exit(1);
+    otp::gen_server::stop(srv.target());
+  });
+  emit("cast_throughput", static_cast<double>(n) / secs, "msg/s", "higher");
+}
+
+// `clients` processes call one server, `total` calls in all.
+void fan_in_calls(long total, int clients) {
+  double secs = 0;
+  run_in_process([&] {
+    bench_ref srv = otp::gen_server::start_link<bench_server>(0).value();
+    const long each = total / clients;
+    auto t0 = clock_type::now();
+    std::vector<otp::ref> done;
+    for (int c = 0; c < clients; ++c)
+      done.push_back(otp::spawn_monitor([srv, each] {
+                       for (long i = 0; i < each; ++i) otp::gen_server::call(srv, bench_server::get{});
+                     }).second);
+    for (auto& r : done) otp::receive_if<otp::down_msg>([r](const otp::down_msg& d) { return d.mref == r; });
+    secs = seconds_since(t0);
+    otp::gen_server::stop(srv.target());
+  });
+  emit("fan_in_calls_" + std::to_string(clients), static_cast<double>(total) / secs, "calls/s", "higher");
+}
+
+// n servers started one after the other (start_link: init runs and acks
+// before the next starts); they stay alive until the end.
+std::vector<bench_ref> start_servers(long n, double* secs) {
+  std::vector<bench_ref> servers;
+  servers.reserve(static_cast<std::size_t>(n));
+  run_in_process([&] {
+    auto t0 = clock_type::now();
+    for (long i = 0; i < n; ++i) servers.push_back(otp::gen_server::start<bench_server>(i).value());
+    *secs = seconds_since(t0);
+  });
+  return servers;
+}
+
+void start_server(long n) {
+  double secs = 0;
+  auto servers = start_servers(n, &secs);
+  emit("start_server", secs * 1e9 / static_cast<double>(n), "ns", "lower");
+}
+
+void idle_server_bytes(long n) {
+  double secs = 0;
+  std::size_t before = rss_bytes();
+  auto servers = start_servers(n, &secs);
+  std::size_t after = rss_bytes();
+  emit("idle_server_bytes", static_cast<double>(after - before) / static_cast<double>(n), "bytes", "lower");
+}
+
+void million_servers(long n) {
+  double secs = 0;
+  std::size_t before = rss_bytes();
+  auto servers = start_servers(n, &secs);
+  std::size_t after = rss_bytes();
+  emit("million_servers_time", secs, "s", "lower");
+  emit("million_servers_rss", static_cast<double>(after - before) / (1024.0 * 1024.0), "MiB", "lower");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -277,6 +389,14 @@ int main(int argc, char** argv) {
   else if (workload == "fan_in_1000") fan_in(sized(4'000'000), 1000);
   else if (workload == "idle_process_bytes") idle_process_bytes(sized(100'000));
   else if (workload == "million_processes") million_processes(sized(1'000'000));
+  else if (workload == "call_roundtrip") call_roundtrip(sized(1'000'000));
+  else if (workload == "call_from_foreign_thread") call_from_foreign_thread(sized(100'000));
+  else if (workload == "cast_throughput") cast_throughput(sized(10'000'000));
+  else if (workload == "fan_in_calls_16") fan_in_calls(sized(1'000'000), 16);
+  else if (workload == "fan_in_calls_1000") fan_in_calls(sized(1'000'000), 1000);
+  else if (workload == "start_server") start_server(sized(100'000));
+  else if (workload == "idle_server_bytes") idle_server_bytes(sized(100'000));
+  else if (workload == "million_servers") million_servers(sized(1'000'000));
   else if (workload == "timer_lateness") timer_lateness(sized(100'000), size > 0 && size < 100'000 ? 300 : 1000);
   else {
     std::fprintf(stderr, "unknown workload %s\n", workload.c_str());

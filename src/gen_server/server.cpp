@@ -27,22 +27,35 @@ exit_reason bad_return_value(const std::string& what) { return exit_reason::othe
 }  // namespace
 
 server_process::server_process(std::unique_ptr<detail::server_base> impl, const start_options& opts, bool linked)
-    : impl_(std::move(impl)), opts_(opts), linked_(linked), fiber_mode_(opts.stack_size != 0) {
-  trace_ = opts.debug.trace;
-  log_max_ = opts.debug.log;
-  stats_ = opts.debug.statistics;
-  if (stats_) stats_data_.start_time = std::chrono::system_clock::now();
+    : impl_(std::move(impl)),
+      name_(opts.name),
+      hibernate_after_(opts.hibernate_after),
+      max_queue_(static_cast<std::uint32_t>(opts.max_queue)),
+      crash_on_overflow_(opts.on_overflow == overflow_policy::crash),
+      linked_(linked),
+      fiber_mode_(opts.stack_size != 0) {
+  if (opts.debug.trace || opts.debug.log || opts.debug.statistics) {
+    debug().trace = opts.debug.trace;
+    debug().log_max = opts.debug.log;
+    debug().stats = opts.debug.statistics;
+    if (opts.debug.statistics) debug().stats_data.start_time = std::chrono::system_clock::now();
+  }
+}
+
+server_process::debug_state& server_process::debug() {
+  if (!debug_) debug_ = std::make_unique<debug_state>();
+  return *debug_;
 }
 
 std::string server_process::who() const {
-  if (!opts_.name.empty()) return opts_.name.to_string();
+  if (!name_.empty()) return name_.to_string();
   return self_->self_pid().to_string();
 }
 
 // ---------------------------------------------------------------- start
 
 bool server_process::register_name() {
-  const server_name& n = opts_.name;
+  const server_name& n = name_;
   if (n.empty()) return true;
   bool done = n.registry() ? n.registry()->register_name(n.key(), self_->self_pid())
                            : self_->node().register_name(n.key(), self_);
@@ -54,7 +67,7 @@ bool server_process::register_name() {
 }
 
 void server_process::unregister_name() {
-  const server_name& n = opts_.name;
+  const server_name& n = name_;
   if (n.empty()) return;
   if (n.registry()) n.registry()->unregister_name(n.key());  // §9.5: only when init fails
   else self_->node().unregister_name(n.key());
@@ -72,8 +85,8 @@ void server_process::ack(detail::start_outcome::status st, exit_reason reason, p
 void server_process::run() {
   self_ = &current_process();
   parent_ = linked_ ? starter_ : self_->self_pid();  // §6.8: unlinked, the parent is itself
-  self_->max_queue.store(static_cast<std::uint32_t>(opts_.max_queue), std::memory_order_relaxed);
-  self_->crash_on_overflow.store(opts_.on_overflow == overflow_policy::crash, std::memory_order_relaxed);
+  self_->max_queue.store(max_queue_, std::memory_order_relaxed);
+  self_->crash_on_overflow.store(crash_on_overflow_, std::memory_order_relaxed);
   if (!register_name()) return;
   init();
   serve();
@@ -118,7 +131,7 @@ void server_process::serve() {
   for (;;) {
     unsigned handled = 0;
     for (;;) {
-      if (pending_continue_) {
+      if (!pending_continue_.empty()) {
         if (handle_continue() == flow::stop) return;
         continue;
       }
@@ -173,7 +186,7 @@ server_process::flow server_process::handle(mail_node* n) {
 template <class F>
 server_process::flow server_process::run_callback(F&& cb, const from* caller) {
   detail::outcome o;
-  if (stats_) ++stats_data_.reductions;
+  if (debug_ && debug_->stats) ++debug_->stats_data.reductions;
   try {
     o = cb();
   } catch (exit_unwind& e) {
@@ -188,8 +201,8 @@ server_process::flow server_process::run_callback(F&& cb, const from* caller) {
 server_process::flow server_process::handle_call(request_node& r) {
   from f(r.caller, r.tag);
   self_->hold_call(r.caller, r.tag);  // if we die before answering, the caller hears why
-  if (stats_) ++stats_data_.messages_in;
-  if (trace_ || log_max_)
+  count_in();
+  if (debugging())
     debug_event("got call " + r.msg.describe() + " from " + r.caller.to_string());
   return run_callback(
       [&] {
@@ -201,8 +214,8 @@ server_process::flow server_process::handle_call(request_node& r) {
 }
 
 server_process::flow server_process::handle_cast(request_node& r) {
-  if (stats_) ++stats_data_.messages_in;
-  if (trace_ || log_max_) debug_event("got cast " + r.msg.describe());
+  count_in();
+  if (debugging()) debug_event("got cast " + r.msg.describe());
   static const from none;
   return run_callback(
       [&] {
@@ -229,15 +242,14 @@ server_process::flow server_process::handle_info(message_node& n) {
     if (auto* e = m.get_if<exit_msg>(); e && e->from == parent_ && parent_ != self_->self_pid() && self_->trapping())
       terminate_and_exit(e->reason);  // §6.7: the parent's exit, trapped: terminate(R)
   }
-  if (stats_) ++stats_data_.messages_in;
-  if (trace_ || log_max_) debug_event("got " + m.describe());
+  count_in();
+  if (debugging()) debug_event("got " + m.describe());
   return run_callback([&] { return impl_->handle_info(m); }, nullptr);
 }
 
 server_process::flow server_process::handle_continue() {
-  message c = std::move(*pending_continue_);
-  pending_continue_.reset();
-  if (trace_ || log_max_) debug_event("got continue " + c.describe());
+  message c = std::move(pending_continue_);
+  if (debugging()) debug_event("got continue " + c.describe());
   return run_callback([&] { return impl_->handle_continue(c); }, nullptr);
 }
 
@@ -252,14 +264,14 @@ server_process::flow server_process::act(detail::outcome&& o, const from* caller
   switch (o.kind) {
     case detail::result_kind::reply:
       if (caller) {
-        if (trace_ || log_max_)
+        if (debugging())
           debug_event("sent " + o.reply.describe() + " to " + caller->caller().to_string() + ", new state " +
                       impl_->format_state());
         send_reply(*caller, std::move(o.reply));
       }
       break;
     case detail::result_kind::noreply:
-      if (trace_ || log_max_) debug_event("new state " + impl_->format_state());
+      if (debugging()) debug_event("new state " + impl_->format_state());
       break;
     case detail::result_kind::stop:
       terminate_and_exit(std::move(o.reason));
@@ -273,7 +285,7 @@ server_process::flow server_process::act(detail::outcome&& o, const from* caller
 }
 
 void server_process::send_reply(const from& to, message&& value) {
-  if (stats_) ++stats_data_.messages_out;
+  if (debug_ && debug_->stats) ++debug_->stats_data.messages_out;
   detail::reply_core(to, std::move(value));
 }
 
@@ -297,7 +309,7 @@ bool server_process::apply_next(next_step& next) {
       break;
     case next_step::kind::continue_:
       if (!impl_->has_handle_continue()) return false;
-      pending_continue_.emplace(std::move(next.continue_value()));
+      pending_continue_ = std::move(next.continue_value());
       break;
   }
   return true;
@@ -312,11 +324,11 @@ void server_process::arm_idle_timers() {
     timer_ = make_ref();
     node.timers().start_timer(timer_, self_->self_pid(), {}, new message_node(message(server_timeout{timer_seq_})),
                               static_cast<std::uint64_t>(timeout_->count()) * 1000);
-  } else if (!timeout_ && opts_.hibernate_after != infinity && !self_->hibernated && !hibernate_timer_) {
+  } else if (!timeout_ && hibernate_after_ != infinity && !self_->hibernated && !hibernate_timer_) {
     hibernate_timer_ = make_ref();
     node.timers().start_timer(hibernate_timer_, self_->self_pid(), {},
                               new message_node(message(hibernate_tick{timer_seq_})),
-                              static_cast<std::uint64_t>(opts_.hibernate_after.count()) * 1000);
+                              static_cast<std::uint64_t>(hibernate_after_.count()) * 1000);
   }
 }
 
@@ -338,7 +350,7 @@ void server_process::do_hibernate() {
   hibernate_timer_ = ref();
   self_->hibernated = true;
   self_->compact();
-  log_.shrink_to_fit();
+  if (debug_) debug_->log.shrink_to_fit();
 }
 
 // ---------------------------------------------------------------- stopping
@@ -388,10 +400,10 @@ void server_process::report_crash(const exit_reason& reason) {
 // ---------------------------------------------------------------- sys
 
 void server_process::debug_event(const std::string& text) {
-  if (trace_) self_->node().logger().print("*DBG* " + who() + " " + text);
-  if (log_max_) {
-    log_.push_back(text);
-    while (log_.size() > log_max_) log_.pop_front();
+  if (debug_->trace) self_->node().logger().print("*DBG* " + who() + " " + text);
+  if (debug_->log_max) {
+    debug_->log.push_back(text);
+    while (debug_->log.size() > debug_->log_max) debug_->log.pop_front();
   }
 }
 
@@ -403,7 +415,7 @@ sys::status server_process::status_of() {
   s.suspended = suspended_;
   s.parent = parent_;
   s.state = impl_->format_state();
-  s.logged_events.assign(log_.begin(), log_.end());
+  if (debug_) s.logged_events.assign(debug_->log.begin(), debug_->log.end());
   return s;
 }
 
@@ -447,26 +459,27 @@ server_process::flow server_process::handle_system(request_node& r) {
       }
       break;
     case sys_request::kind::statistics:
-      stats_ = req.on;
-      stats_data_ = sys::statistics_data{};
-      if (stats_) stats_data_.start_time = std::chrono::system_clock::now();
+      debug().stats = req.on;
+      debug().stats_data = sys::statistics_data{};
+      if (req.on) debug().stats_data.start_time = std::chrono::system_clock::now();
       break;
     case sys_request::kind::get_statistics:
-      if (stats_) {
-        stats_data_.current_time = std::chrono::system_clock::now();
-        stats_data_.overflows = self_->overflows.load(std::memory_order_relaxed);
-        answer = message(stats_data_);
+      if (debug_ && debug_->stats) {
+        debug_->stats_data.current_time = std::chrono::system_clock::now();
+        debug_->stats_data.overflows = self_->overflows.load(std::memory_order_relaxed);
+        answer = message(debug_->stats_data);
       }
       break;
     case sys_request::kind::trace:
-      trace_ = req.on;
+      debug().trace = req.on;
       break;
     case sys_request::kind::log:
-      log_max_ = req.n;
-      if (!log_max_) log_.clear();
+      debug().log_max = req.n;
+      if (!req.n) debug().log.clear();
       break;
     case sys_request::kind::get_log:
-      answer = message(std::vector<std::string>(log_.begin(), log_.end()));
+      if (debug_) answer = message(std::vector<std::string>(debug_->log.begin(), debug_->log.end()));
+      else answer = message(std::vector<std::string>());
       break;
     case sys_request::kind::terminate: {
       exit_reason why = req.reason;

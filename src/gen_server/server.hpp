@@ -102,7 +102,10 @@ class server_process final : public detail::body_base {
 
   process* self_ = nullptr;
   std::unique_ptr<detail::server_base> impl_;
-  start_options opts_;
+  server_name name_;
+  timeout hibernate_after_;
+  std::uint32_t max_queue_;
+  bool crash_on_overflow_;
   bool linked_;
   pid parent_;
   pid starter_;
@@ -111,7 +114,7 @@ class server_process final : public detail::body_base {
 
   // what is being handled (for crash reports)
   mail_node* current_ = nullptr;
-  std::optional<message> pending_continue_;
+  message pending_continue_;  // empty: none
 
   // §5 timeouts
   std::optional<timeout> timeout_;  // the last return's timeout, until a message arrives
@@ -120,13 +123,21 @@ class server_process final : public detail::body_base {
   bool timer_armed_ = false;
   ref hibernate_timer_;
 
-  // sys
+  // sys: allocated when debugging is first switched on
+  struct debug_state {
+    bool trace = false;
+    std::size_t log_max = 0;
+    std::deque<std::string> log;
+    bool stats = false;
+    sys::statistics_data stats_data;
+  };
+  debug_state& debug();
+  bool debugging() const noexcept { return debug_ && (debug_->trace || debug_->log_max); }
+  void count_in() {
+    if (debug_ && debug_->stats) ++debug_->stats_data.messages_in;
+  }
+  std::unique_ptr<debug_state> debug_;
   bool suspended_ = false;
-  bool trace_ = false;
-  std::size_t log_max_ = 0;
-  std::deque<std::string> log_;
-  bool stats_ = false;
-  sys::statistics_data stats_data_;
 };
 
 }  // namespace otp::internal

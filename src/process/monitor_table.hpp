@@ -4,6 +4,7 @@
 // progress), so the first entry lives inline and costs no allocation; a
 // process with many (a supervisor, a spawner) spills into a hash map.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -22,8 +23,12 @@ struct monitor_entry {
 class monitor_table {
  public:
   void add(ref r, monitor_entry e) {
-    if (!first_) first_.emplace(r, std::move(e));
-    else more_.emplace(r, std::move(e));
+    if (!first_) {
+      first_.emplace(r, std::move(e));
+      return;
+    }
+    if (!more_) more_ = std::make_unique<std::unordered_map<ref, monitor_entry>>();
+    more_->emplace(r, std::move(e));
   }
   /// Removes and returns the entry for `r`, if any.
   std::optional<monitor_entry> take(ref r) {
@@ -32,31 +37,33 @@ class monitor_table {
       first_.reset();
       return out;
     }
-    auto it = more_.find(r);
-    if (it == more_.end()) return std::nullopt;
+    if (!more_) return std::nullopt;
+    auto it = more_->find(r);
+    if (it == more_->end()) return std::nullopt;
     std::optional<monitor_entry> out(std::move(it->second));
-    more_.erase(it);
+    more_->erase(it);
     return out;
   }
   template <class F>
   void for_each(F&& f) const {
     if (first_) f(first_->first, first_->second);
-    for (const auto& [r, e] : more_) f(r, e);
+    if (more_)
+      for (const auto& [r, e] : *more_) f(r, e);
   }
-  std::size_t size() const noexcept { return (first_ ? 1 : 0) + more_.size(); }
+  std::size_t size() const noexcept { return (first_ ? 1 : 0) + (more_ ? more_->size() : 0); }
   void clear() {
     first_.reset();
-    more_.clear();
+    more_.reset();
   }
-  /// Gives back the buckets of a table that shrank.
+  /// Gives back the memory of a table that shrank.
   void compact() {
-    if (more_.empty()) std::unordered_map<ref, monitor_entry>().swap(more_);
-    else more_.rehash(0);
+    if (more_ && more_->empty()) more_.reset();
+    else if (more_) more_->rehash(0);
   }
 
  private:
   std::optional<std::pair<ref, monitor_entry>> first_;
-  std::unordered_map<ref, monitor_entry> more_;
+  std::unique_ptr<std::unordered_map<ref, monitor_entry>> more_;  // allocated past one entry
 };
 
 }  // namespace otp::internal

@@ -254,7 +254,11 @@ void process::take_reply(reply_node* r) {
 }
 
 mail_node* process::next_mail() {
-  if (!queue_.head() || inbox_.has_pending()) drain();
+  if (!queue_.head() || inbox_.has_pending()) {
+    in_receive_ = true;  // process_info answered now sees a server waiting for mail
+    drain();
+    in_receive_ = false;
+  }
   if (!queue_.head()) return nullptr;
   mail_node* n = queue_.remove_after(nullptr);
   count_out(n);
@@ -573,7 +577,7 @@ process_details process::details() {
   monitored_by_.for_each([&](ref, const monitor_entry& m) { d.monitored_by.push_back(m.other); });
   d.trap_exit = trap_exit_;
   d.status = in_receive_ ? process_status::waiting : status.load(std::memory_order_relaxed);
-  const bool has_stack = started && !foreign_ && (!stackless_ || parked);
+  const bool has_stack = started && !foreign_ && (!reactive_ || parked);
   d.memory = sizeof(process) + queue_.size() * sizeof(message_node) + (has_stack ? node_->options().stack_size : 0);
   d.hibernated = hibernated;
   d.registered_name = node_->name_of(this);

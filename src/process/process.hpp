@@ -128,7 +128,7 @@ class process final : public detail::process_base {
   /// The body is about to return to the scheduler without exiting: it waits
   /// for mail with no stack (more_work = false) or just yields (true).
   void wait_stackless(bool more_work) noexcept {
-    stackless_ = true;
+    stackless_ = reactive_ = true;
     stackless_more_ = more_work;
   }
   /// Next mail in arrival order (messages, calls, casts), draining the inbox
@@ -280,6 +280,7 @@ class process final : public detail::process_base {
   std::size_t prune_held_at_ = 64;
   bool stackless_ = false;
   bool body_started_ = false;
+  bool reactive_ = false;  // has waited without a stack (a gen_server)
   bool stackless_more_ = false;
   bool receive_timed_out_ = false;
   bool in_receive_ = false;
