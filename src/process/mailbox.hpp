@@ -40,6 +40,7 @@ enum class mail_kind : std::uint8_t {
   demonitor,        // monitor mref removed
   down,             // DOWN for a monitor we hold (mref, from, reason, name)
   receive_timeout,  // our receive's timer fired (seq)
+  wait_timeout,     // our wait deadline passed (seq = the deadline, µs)
   info_request,     // from asks process_info (mref = reply tag)
   terminate,        // untrappable exit with `reason` (node shutdown)
 };

@@ -237,6 +237,11 @@ void process::handle_signal(signal_node* s) {
     case mail_kind::receive_timeout:
       if (s->seq == receive_seq_) receive_timed_out_ = true;
       break;
+    case mail_kind::wait_timeout:
+      // A deadline equal to the current one is ours (or an earlier wait's
+      // with the same deadline, which has passed for this one too).
+      if (s->seq == wait_deadline.load(std::memory_order_relaxed)) receive_timed_out_ = true;
+      break;
     case mail_kind::info_request:
       info_requests_.push_back(owned.release());
       break;
@@ -265,19 +270,37 @@ mail_node* process::next_mail() {
   return n;
 }
 
+void process::begin_timed_wait(timeout t) {
+  timer_service& timers = node_->timers();
+  const std::uint64_t due = timers.deadline_after(t);
+  if (!wait_entry_used_) {
+    wait_entry_used_ = true;
+    wait_entry_.owner = this;
+  }
+  timers.wait_started();
+  wait_deadline.store(due, std::memory_order_seq_cst);
+  if (wait_armed.load(std::memory_order_seq_cst) > due) {
+    wait_armed.store(due, std::memory_order_seq_cst);
+    timers.arm_wait(wait_entry_, due, serial);
+  }
+}
+
+void process::end_timed_wait() noexcept {
+  wait_deadline.store(UINT64_MAX, std::memory_order_release);
+  node_->timers().wait_ended();
+}
+
 std::unique_ptr<reply_node> process::await_reply(std::uint64_t tag, timeout t) {
-  const std::uint64_t seq = ++receive_seq_;
   receive_timed_out_ = false;
-  ref timer;
   struct await_guard {
     process* self;
-    ref* timer;
+    bool timed = false;
     ~await_guard() {
       self->end_call();
       self->in_receive_ = false;
-      if (*timer) self->node_->timers().cancel(*timer);
+      if (timed) self->end_timed_wait();
     }
-  } guard{this, &timer};
+  } guard{this};
   in_receive_ = true;
   for (;;) {
     drain();
@@ -286,12 +309,9 @@ std::unique_ptr<reply_node> process::await_reply(std::uint64_t tag, timeout t) {
       return std::unique_ptr<reply_node>(std::exchange(reply_, nullptr));
     }
     if (receive_timed_out_ || t == timeout::zero()) return nullptr;
-    if (t != infinity && !timer) {
-      timer = make_ref();
-      auto* s = new signal_node(mail_kind::receive_timeout);
-      s->seq = seq;
-      node_->timers().start_timer(timer, self_pid(), {}, s,
-                                  static_cast<std::uint64_t>(std::max<std::int64_t>(t.count(), 0)) * 1000);
+    if (t != infinity && !guard.timed) {
+      guard.timed = true;
+      begin_timed_wait(t);
     }
     if (!inbox_.has_pending()) wait();
     if (finished_.load(std::memory_order_acquire)) throw exit_error(exit_reason::shutdown());
@@ -529,6 +549,7 @@ void process::finish(const exit_reason& reason) {
   for (mail_node* n = queue_.head(); n; n = n->next) fail_request(n, reason);
   queue_.clear();
   fail_held_calls(reason);
+  if (wait_entry_used_) node_->timers().disarm_wait(wait_entry_, serial);
   // The reason goes out as it is: a process killed by exit(P, kill) already
   // has `killed`, while one that called exit(kill) itself sends an ordinary,
   // trappable `kill` to its links (ERTS behaves the same way).

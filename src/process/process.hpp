@@ -24,6 +24,7 @@
 #include "process/mailbox.hpp"
 #include "process/monitor_table.hpp"
 #include "runtime/futex.hpp"
+#include "runtime/timer_service.hpp"
 
 namespace otp::internal {
 
@@ -174,6 +175,10 @@ class process final : public detail::process_base {
   /// The tag this process waits for in a call now (0 if none). Read by
   /// other threads to drop stale held calls and to detect call cycles.
   std::uint64_t awaiting() const noexcept { return awaiting_.load(std::memory_order_acquire); }
+  /// The deadline (µs) of the current timed wait, UINT64_MAX if none; and
+  /// where the wait entry sits in the wheel (see timer_service::arm_wait).
+  std::atomic<std::uint64_t> wait_deadline{UINT64_MAX};
+  std::atomic<std::uint64_t> wait_armed{UINT64_MAX};
   /// Call-cycle detection: the process this one waits on in a call.
   std::atomic<process*> waiting_on{nullptr};
   /// Releases what an idle process can: spare capacity of its tables (the
@@ -281,6 +286,10 @@ class process final : public detail::process_base {
   bool stackless_ = false;
   bool body_started_ = false;
   bool reactive_ = false;  // has waited without a stack (a gen_server)
+  wait_entry wait_entry_;
+  bool wait_entry_used_ = false;
+  void begin_timed_wait(timeout t);
+  void end_timed_wait() noexcept;
   bool stackless_more_ = false;
   bool receive_timed_out_ = false;
   bool in_receive_ = false;

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "otp/pid.hpp"
 #include "otp/ref.hpp"
@@ -23,6 +24,14 @@ namespace otp::internal {
 
 struct mail_node;
 class node_impl;
+class process;
+
+/// A process's wait deadline, embedded in its control block (no allocation,
+/// no map): armed lazily by arm_wait and left in the wheel between waits.
+struct wait_entry : wheel_entry {
+  process* owner = nullptr;
+  std::uint64_t due_us = 0;
+};
 
 class timer_service {
  public:
@@ -43,7 +52,30 @@ class timer_service {
   /// Remaining microseconds if it was armed (and now is not), else nullopt.
   std::optional<std::uint64_t> cancel(ref id);
   std::optional<std::uint64_t> read(ref id);
+  /// Armed timers, plus processes now waiting with a deadline.
   std::size_t pending() const;
+
+  // ---- wait deadlines (calls' timeouts) ----
+  //
+  // A call arms no timer of its own. The caller publishes its deadline in
+  // `wait_deadline`; its embedded wait_entry is in the wheel at or before
+  // that deadline, and stays there when the wait ends. When the entry comes
+  // due, the firer reads the current deadline: none → dropped; later (a
+  // newer wait) → put back at it; passed → a wait_timeout signal carrying
+  // the deadline. So back-to-back calls with a 5 s timeout cost a coarse
+  // clock read and two stores each, instead of a timer start and cancel.
+  // `wait_armed` is the owner's hint of where the entry sits (UINT64_MAX:
+  // maybe nowhere); the owner's store to wait_deadline and the firer's
+  // store to wait_armed are a Dekker pair (seq_cst), so at least one side
+  // sees the other and the entry is always (re)armed in time.
+  /// The absolute deadline (µs) of a wait of `t` starting now; never early,
+  /// at most one coarse-clock period late for timeouts of a second or more.
+  std::uint64_t deadline_after(std::chrono::milliseconds t) const;
+  void arm_wait(wait_entry& e, std::uint64_t due_us, std::uint64_t serial);
+  /// At process exit: the entry leaves the wheel for good.
+  void disarm_wait(wait_entry& e, std::uint64_t serial);
+  void wait_started() noexcept { active_waits_.fetch_add(1, std::memory_order_acq_rel); }
+  void wait_ended() noexcept { active_waits_.fetch_sub(1, std::memory_order_acq_rel); }
 
   /// Microseconds on the node clock.
   std::uint64_t now_us() const;
@@ -87,6 +119,15 @@ class timer_service {
   std::atomic<std::uint64_t> manual_now_us_{0};
   shard shards_[shard_count];
   std::atomic<std::size_t> pending_{0};
+  std::atomic<std::size_t> active_waits_{0};
+  struct wait_fire {
+    pid target;
+    std::uint64_t due_us;
+  };
+  /// Under the shard lock: a due wait entry is dropped, re-armed, or (its
+  /// deadline passed) queued in `fired`.
+  void expire_wait(shard& sh, wait_entry* e, std::uint64_t now_us, std::vector<wait_fire>& fired);
+  void wake_for(std::uint64_t due_us);
   // timer thread
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;

@@ -22,6 +22,7 @@ struct wheel_entry {
   std::uint8_t level = 0;
   std::uint8_t slot = 0;
   bool linked = false;
+  bool is_wait = false;  // a process's wait deadline (timer_service::wait_entry)
 };
 
 class timer_wheel {
