@@ -147,3 +147,20 @@ TEST(gen_server_beyond, idle_server_holds_no_stack) {
   EXPECT_LT(d->memory, 4096u);  // control block and queue, no 128 KiB stack
   EXPECT_EQ(d->status, otp::process_status::waiting);
 }
+
+namespace {
+struct owner {
+  using state = std::unique_ptr<int>;
+  struct peek {
+    using reply = int;
+  };
+  otp::init_result<state> init(std::unique_ptr<int> v) { return otp::ok(std::move(v)); }
+  otp::call_result<int> handle_call(peek, state& s) { return otp::reply(*s); }
+};
+}  // namespace
+
+TEST(gen_server_beyond, move_only_init_argument_and_state) {
+  test_node node;
+  auto s = gs::start<owner>(std::make_unique<int>(7)).value();
+  EXPECT_EQ(gs::call(s, owner::peek{}), 7);
+}

@@ -402,19 +402,33 @@ struct typed_entry {
 void unexpected_info(server_base& srv, const message& m);
 std::string default_format(const void* state, std::string (*describe)(const void*));
 
+/// init with its argument, kept until the server runs (move-only is fine).
+template <class S>
+struct init_call {
+  virtual ~init_call() = default;
+  virtual init_result<state_t<S>> run(S& s) = 0;
+};
+template <class S, class F>
+struct init_call_of final : init_call<S> {
+  explicit init_call_of(F&& f) : fn(std::move(f)) {}
+  init_result<state_t<S>> run(S& s) override { return fn(s); }
+  F fn;
+};
+
 template <class S>
 class server_impl final : public server_base {
  public:
   using state_value = state_t<S>;
   template <class F>
-  explicit server_impl(F&& init_fn) : init_fn_(std::forward<F>(init_fn)) {}
+  explicit server_impl(F&& init_fn)
+      : init_fn_(std::make_unique<init_call_of<S, std::decay_t<F>>>(std::forward<F>(init_fn))) {}
 
   const void* type_tag() const noexcept override { return &server_tag<S>; }
   std::string type_name() const override { return detail::demangle(typeid(S).name()); }
 
   outcome init() override {
-    auto res = init_fn_(server_);
-    init_fn_ = nullptr;
+    auto res = init_fn_->run(server_);
+    init_fn_.reset();
     if (res.state()) state_.emplace(std::move(*res.state()));
     return std::move(res.outcome());
   }
@@ -537,7 +551,7 @@ class server_impl final : public server_base {
 
   S server_{};
   std::optional<state_value> state_;
-  std::function<init_result<state_value>(S&)> init_fn_;
+  std::unique_ptr<init_call<S>> init_fn_;
 };
 
 /// The typed entry for request R on server S, generated at the call site.
