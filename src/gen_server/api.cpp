@@ -78,16 +78,25 @@ std::string target::to_string() const { return pid_ ? pid_.to_string() : name_.t
 
 // ================================================================ defaults (§7)
 
+namespace {
+// The running server as Elixir inspects it: its registered name, else its pid.
+std::string name_or_pid() {
+  internal::process& me = internal::current_process();
+  std::string name = me.node().name_of(&me);
+  return name.empty() ? me.self_pid().to_string() : name;
+}
+}  // namespace
+
 void unexpected_request(std::string_view what, const message& m) {
   // Elixir's default handle_call/handle_cast raise (§7.3, §7.4).
   throw std::runtime_error(fmt::format("attempted to {} GenServer {} but no handle_{} clause was provided for {}", what,
-                                       otp::self().to_string(), what, m.type_name()));
+                                       name_or_pid(), what, m.type_name()));
 }
 
 void unexpected_info(server_base& srv, const message& m) {
   // §7.5: logged and dropped; the server goes on.
   otp::log().log(log_level::error, fmt::format("{} {} received unexpected message in handle_info: {}", srv.type_name(),
-                                               otp::self().to_string(), m.describe()));
+                                               name_or_pid(), m.describe()));
 }
 
 void bad_reply_type(const message& got, const std::type_info& want) {

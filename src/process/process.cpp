@@ -92,7 +92,7 @@ void park_waiting(fiber* from, void* arg) {
 void park_yielding(fiber* from, void* arg) {
   auto* p = static_cast<process*>(arg);
   p->parked = from;
-  tctx().sched->push(p, false);
+  tctx().sched->push(p, false, true);
 }
 struct blocking_park {
   process* p;
@@ -132,7 +132,7 @@ void process::park_stackless() {
   // after it succeeds.
   if (stackless_more_) {
     end_slice(process_status::runnable);
-    tctx().sched->push(this, false);
+    tctx().sched->push(this, false, true);
     return;
   }
   end_slice(process_status::waiting);

@@ -38,7 +38,9 @@ class scheduler {
 
   unsigned index() const noexcept { return index_; }
   /// Owner thread: makes `p` runnable here. `next`: in the LIFO slot.
-  void push(process* p, bool next);
+  /// `yielded`: p was running here and gave up its slice; that is no new
+  /// work, so no idle scheduler is woken for it.
+  void push(process* p, bool next, bool yielded = false);
   /// Owner thread: a fiber to continue the loop on (from the pool or new).
   fiber* take_fiber();
   void pool_fiber(fiber* f);
