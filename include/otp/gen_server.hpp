@@ -600,6 +600,8 @@ class target {
   target(std::string_view local) : name_(local) {}          // NOLINT
   std::optional<pid> resolve() const;
   std::string to_string() const;
+  /// The pid if the target is one (no copy), else null.
+  const pid* direct() const noexcept { return pid_ ? &pid_ : nullptr; }
   const pid& get_pid() const noexcept { return pid_; }
   const server_name& name() const noexcept { return name_; }
 

@@ -215,8 +215,10 @@ call_outcome call_core(const target& t, message&& req, const typed_entry* entry,
     return std::move(out);
   };
   process& me = current_process();
-  std::optional<pid> dest = t.resolve();
-  auto* srv = dest ? static_cast<process*>(dest->get()) : nullptr;
+  std::optional<pid> named;  // keeps a server found by name alive during the call
+  process* srv = nullptr;
+  if (const pid* p = t.direct()) srv = static_cast<process*>(p->get());
+  else if ((named = t.resolve())) srv = static_cast<process*>(named->get());
   if (!srv || !srv->alive()) return fail(exit_reason::noproc());  // §2.5
   if (srv == &me) return fail(exit_reason::other("calling_self"));  // §2.6
   if (auto cycle = find_cycle(&me, srv); !cycle.empty())
