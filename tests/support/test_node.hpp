@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "otp/error.hpp"
+#include "otp/logger.hpp"
 #include "otp/exit_reason.hpp"
 #include "otp/message.hpp"
 #include "otp/node.hpp"
@@ -125,9 +126,19 @@ inline otp::node_options test_options(clock_kind c = clock_kind::manual, unsigne
 struct test_node {
   explicit test_node(clock_kind c = clock_kind::manual, unsigned schedulers = 2,
                      std::chrono::seconds limit = default_test_timeout())
-      : dog(limit), node(test_options(c, schedulers)) {}
+      : dog(limit), node(test_options(c, schedulers)) {
+    quiet();
+  }
   explicit test_node(otp::node_options opts, std::chrono::seconds limit = default_test_timeout())
-      : dog(limit), node(std::move(opts)) {}
+      : dog(limit), node(std::move(opts)) {
+    quiet();
+  }
+  /// Crash reports and traces are dropped unless OTP_TEST_LOG is set (tests
+  /// that check them install their own sink).
+  void quiet() {
+    const char* e = std::getenv("OTP_TEST_LOG");
+    if (!e || !*e) node.logger().set_sink([](otp::log_level, std::string_view) {});
+  }
 
   otp::node* operator->() { return &node; }
   operator otp::node&() { return node; }  // NOLINT: implicit for helpers
