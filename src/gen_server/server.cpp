@@ -131,7 +131,7 @@ void server_process::serve() {
   for (;;) {
     unsigned handled = 0;
     for (;;) {
-      if (!pending_continue_.empty()) {
+      if (pending_continue_) {
         if (handle_continue() == flow::stop) return;
         continue;
       }
@@ -248,7 +248,8 @@ server_process::flow server_process::handle_info(message_node& n) {
 }
 
 server_process::flow server_process::handle_continue() {
-  message c = std::move(pending_continue_);
+  message c = std::move(*pending_continue_);
+  pending_continue_.reset();
   if (debugging()) debug_event("got continue " + c.describe());
   return run_callback([&] { return impl_->handle_continue(c); }, nullptr);
 }
@@ -309,7 +310,7 @@ bool server_process::apply_next(next_step& next) {
       break;
     case next_step::kind::continue_:
       if (!impl_->has_handle_continue()) return false;
-      pending_continue_ = std::move(next.continue_value());
+      pending_continue_ = std::make_unique<message>(std::move(next.continue_value()));
       break;
   }
   return true;

@@ -114,7 +114,7 @@ class server_process final : public detail::body_base {
 
   // what is being handled (for crash reports)
   mail_node* current_ = nullptr;
-  message pending_continue_;  // empty: none
+  std::unique_ptr<message> pending_continue_;  // a continue to run before the next message
 
   // §5 timeouts
   std::optional<timeout> timeout_;  // the last return's timeout, until a message arrives

@@ -41,7 +41,8 @@ process::process(node_impl& node, std::unique_ptr<detail::body_base> body, bool 
 }
 
 process::~process() {
-  for (signal_node* s : info_requests_) delete s;
+  if (extras_)
+    for (signal_node* s : extras_->info_requests) delete s;
   delete reply_;
 }
 
@@ -171,7 +172,7 @@ void process::run_blocking(std::function<void()> job) {
 void process::append_message(message&& m) { queue_.push_back(new message_node(std::move(m))); }
 
 void process::pend_exit(exit_reason r) {
-  if (!pending_exit_) pending_exit_ = std::move(r);
+  if (!ext().pending_exit) extras_->pending_exit = std::move(r);
 }
 
 message process::take(mail_node* prev) {
@@ -190,9 +191,10 @@ void process::drain() {
     else handle_signal(static_cast<signal_node*>(n));
     n = next;
   }
-  if (!info_requests_.empty()) {
-    auto requests = std::move(info_requests_);
-    info_requests_.clear();
+  if (!extras_) return;  // no signal left anything to do after draining
+  if (!extras_->info_requests.empty()) {
+    auto requests = std::move(extras_->info_requests);
+    extras_->info_requests.clear();
     for (signal_node* s : requests) {
       if (auto* asker = static_cast<process*>(s->from.get())) {
         auto* reply = new message_node(message(detail::info_reply{s->mref, details()}));
@@ -205,7 +207,7 @@ void process::drain() {
   constexpr std::size_t congestion_threshold = 4096;
   const bool long_queue = queue_.size() > congestion_threshold;
   if (long_queue != congested_.load(std::memory_order_relaxed)) congested_.store(long_queue, std::memory_order_relaxed);
-  if (pending_exit_) die(*pending_exit_);
+  if (extras_->pending_exit) die(*extras_->pending_exit);
 }
 
 void process::handle_signal(signal_node* s) {
@@ -253,7 +255,7 @@ void process::handle_signal(signal_node* s) {
       if (s->seq == wait_deadline.load(std::memory_order_relaxed)) receive_timed_out_ = true;
       break;
     case mail_kind::info_request:
-      info_requests_.push_back(owned.release());
+      ext().info_requests.push_back(owned.release());
       break;
     default:
       break;
@@ -283,15 +285,16 @@ mail_node* process::next_mail() {
 void process::begin_timed_wait(timeout t) {
   timer_service& timers = node_->timers();
   const std::uint64_t due = timers.deadline_after(t);
-  if (!wait_entry_used_) {
-    wait_entry_used_ = true;
-    wait_entry_.owner = this;
+  extras& x = ext();
+  if (!x.wait_used) {
+    x.wait_used = true;
+    x.wait.owner = this;
   }
   timers.wait_started();
   wait_deadline.store(due, std::memory_order_seq_cst);
   if (wait_armed.load(std::memory_order_seq_cst) > due) {
     wait_armed.store(due, std::memory_order_seq_cst);
-    timers.arm_wait(wait_entry_, due, serial);
+    timers.arm_wait(x.wait, due, serial);
   }
 }
 
@@ -329,10 +332,16 @@ std::unique_ptr<reply_node> process::await_reply(std::uint64_t tag, timeout t) {
 }
 
 bool process::release_call(const process* caller, std::uint64_t tag) noexcept {
-  for (auto it = held_.rbegin(); it != held_.rend(); ++it) {
+  if (held_first_.tag == tag && held_first_.caller.get() == caller) {
+    held_first_ = held_call{};
+    return true;
+  }
+  if (!extras_) return false;
+  auto& held = extras_->held;
+  for (auto it = held.rbegin(); it != held.rend(); ++it) {
     if (it->tag == tag && it->caller.get() == caller) {
-      *it = std::move(held_.back());
-      held_.pop_back();
+      *it = std::move(held.back());
+      held.pop_back();
       return true;
     }
   }
@@ -342,16 +351,22 @@ bool process::release_call(const process* caller, std::uint64_t tag) noexcept {
 // Calls answered by a third process stay in held_ (only the caller learns of
 // the reply); they are dropped once their caller no longer waits for them.
 void process::prune_held_calls() {
-  std::erase_if(held_, [](const held_call& h) {
+  auto& held = extras_->held;
+  std::erase_if(held, [](const held_call& h) {
     auto* c = static_cast<process*>(h.caller.get());
     return !c->alive() || c->awaiting() != h.tag;
   });
-  prune_held_at_ = std::max<std::size_t>(64, held_.size() * 2);
+  extras_->prune_held_at = std::max<std::size_t>(64, held.size() * 2);
 }
 
 void process::hold_call(pid caller, std::uint64_t tag) {
-  if (held_.size() >= prune_held_at_) prune_held_calls();
-  held_.push_back(held_call{std::move(caller), tag});
+  if (!held_first_.caller) {
+    held_first_ = held_call{std::move(caller), tag};
+    return;
+  }
+  extras& x = ext();
+  if (x.held.size() >= x.prune_held_at) prune_held_calls();
+  x.held.push_back(held_call{std::move(caller), tag});
 }
 
 namespace {
@@ -372,8 +387,11 @@ void process::fail_request(mail_node* n, const exit_reason& reason) {
 }
 
 void process::fail_held_calls(const exit_reason& reason) {
-  for (const held_call& h : held_) send_failure(h.caller, h.tag, reason);
-  held_.clear();
+  if (held_first_.caller) send_failure(held_first_.caller, held_first_.tag, reason);
+  held_first_ = held_call{};
+  if (!extras_) return;
+  for (const held_call& h : extras_->held) send_failure(h.caller, h.tag, reason);
+  extras_->held.clear();
 }
 
 bool process::offer(mail_node* n) {
@@ -392,7 +410,10 @@ bool process::offer(mail_node* n) {
 
 void process::compact() {
   links_.shrink_to_fit();
-  held_.shrink_to_fit();
+  if (extras_) {
+    extras_->held.shrink_to_fit();
+    extras_->info_requests.shrink_to_fit();
+  }
   monitors_.compact();
   monitored_by_.compact();
 }
@@ -513,8 +534,8 @@ void process::exit_signal(const pid& target, const exit_reason& reason) {
 // ---------------------------------------------------------------- exit
 
 void process::die(const exit_reason& why) {
-  exit_reason reason = why;  // `why` may live in pending_exit_
-  pending_exit_.reset();
+  exit_reason reason = why;  // `why` may live in pending_exit
+  if (extras_) extras_->pending_exit.reset();
   if (!foreign_) throw exit_unwind{std::move(reason)};
   finish(reason);
   throw exit_error(reason);
@@ -554,12 +575,14 @@ void process::finish(const exit_reason& reason) {
     answer_dead(n, reason);
     n = next;
   }
-  for (signal_node* s : info_requests_) answer_dead(s, reason);
-  info_requests_.clear();
+  if (extras_) {
+    for (signal_node* s : extras_->info_requests) answer_dead(s, reason);
+    extras_->info_requests.clear();
+  }
   for (mail_node* n = queue_.head(); n; n = n->next) fail_request(n, reason);
   queue_.clear();
   fail_held_calls(reason);
-  if (wait_entry_used_) node_->timers().disarm_wait(wait_entry_, serial);
+  if (extras_ && extras_->wait_used) node_->timers().disarm_wait(extras_->wait, serial);
   // The reason goes out as it is: a process killed by exit(P, kill) already
   // has `killed`, while one that called exit(kill) itself sends an ordinary,
   // trappable `kill` to its links (ERTS behaves the same way).

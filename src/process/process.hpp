@@ -275,19 +275,29 @@ class process final : public detail::process_base {
   monitor_table monitored_by_;  // they monitor us
   bool trap_exit_ = false;
   std::atomic<bool> finished_{false};
-  std::optional<exit_reason> pending_exit_;  // set while draining, acted on after
-  std::vector<signal_node*> info_requests_;  // answered after draining
+  // What few processes need, allocated on first use (owner only), so that a
+  // million idle processes do not each carry it.
+  struct extras {
+    std::optional<exit_reason> pending_exit;  // set while draining, acted on after
+    std::vector<signal_node*> info_requests;  // answered after draining
+    std::vector<held_call> held;              // calls a server took and has not answered
+    std::size_t prune_held_at = 64;
+    wait_entry wait;                          // the timed-wait deadline (see begin_timed_wait)
+    bool wait_used = false;
+  };
+  std::unique_ptr<extras> extras_;
+  held_call held_first_{};  // the usual single held call, inline (more go to extras)
+  extras& ext() {
+    if (!extras_) extras_ = std::make_unique<extras>();
+    return *extras_;
+  }
   std::uint64_t receive_seq_ = 0;
   std::uint64_t call_tags_ = 0;
   std::atomic<std::uint64_t> awaiting_{0};
   reply_node* reply_ = nullptr;  // the reply to the awaited call, once drained
-  std::vector<held_call> held_;
-  std::size_t prune_held_at_ = 64;
   bool stackless_ = false;
   bool body_started_ = false;
   bool reactive_ = false;  // has waited without a stack (a gen_server)
-  wait_entry wait_entry_;
-  bool wait_entry_used_ = false;
   void begin_timed_wait(timeout t);
   void end_timed_wait() noexcept;
   bool stackless_more_ = false;
