@@ -307,18 +307,29 @@ void cast_throughput(long n) {
   emit("cast_throughput", static_cast<double>(n) / secs, "msg/s", "higher");
 }
 
-// `clients` processes call one server, `total` calls in all.
+// `clients` processes call one server, `total` calls in all. The clients
+// are started and report ready before the clock starts (as the BEAM and CAF
+// versions do).
 void fan_in_calls(long total, int clients) {
   double secs = 0;
   run_in_process([&] {
     bench_ref srv = otp::gen_server::start_link<bench_server>(0).value();
     const long each = total / clients;
-    auto t0 = clock_type::now();
+    otp::pid me = otp::self();
     std::vector<otp::ref> done;
-    for (int c = 0; c < clients; ++c)
-      done.push_back(otp::spawn_monitor([srv, each] {
-                       for (long i = 0; i < each; ++i) otp::gen_server::call(srv, bench_server::get{});
-                     }).second);
+    std::vector<otp::pid> ready;
+    for (int c = 0; c < clients; ++c) {
+      auto [p, r] = otp::spawn_monitor([srv, each, me] {
+        otp::send(me, next_hop{});
+        otp::receive_as<token>();  // the start signal
+        for (long i = 0; i < each; ++i) otp::gen_server::call(srv, bench_server::get{});
+      });
+      ready.push_back(p);
+      done.push_back(r);
+    }
+    for (int c = 0; c < clients; ++c) otp::receive_as<next_hop>();
+    auto t0 = clock_type::now();
+    for (auto& p : ready) otp::send(p, token{0});
     for (auto& r : done) otp::receive_if<otp::down_msg>([r](const otp::down_msg& d) { return d.mref == r; });
     secs = seconds_since(t0);
     otp::gen_server::stop(srv.target());
@@ -333,10 +344,10 @@ std::vector<bench_ref> start_servers(long n, double* secs) {
   servers.reserve(static_cast<std::size_t>(n));
   run_in_process([&] {
     auto t0 = clock_type::now();
-    for (long i = 0; i < n; ++i) servers.push_back(otp::gen_server::start<bench_server>(i).value());
+    for (long i = 0; i < n; ++i) servers.push_back(otp::gen_server::start_link<bench_server>(i).value());
     *secs = seconds_since(t0);
   });
-  return servers;
+  return servers;  // linked to a process that has exited normally: they stay up
 }
 
 void start_server(long n) {

@@ -22,6 +22,13 @@
 %%%   idle_process_bytes   processes parked in receive            [100000]
 %%%   timer_lateness       timers armed                           [100000]
 %%%   million_processes    processes parked in receive            [1000000]
+%%%   call_roundtrip       gen_server calls, one after another    [1000000]
+%%%   call_from_foreign_thread  the same (see sequential_calls/2) [100000]
+%%%   cast_throughput      gen_server casts (then one call)       [10000000]
+%%%   fan_in_calls_16/1000 calls, spread over 16/1000 clients     [1000000]
+%%%   start_server         gen_servers started with start_link    [100000]
+%%%   idle_server_bytes    idle gen_servers                       [100000]
+%%%   million_servers      idle gen_servers                       [1000000]
 %%%
 %%% General choices:
 %%%  * The VM runs with default flags apart from +P (room for 1M processes)
@@ -40,6 +47,10 @@
 
 %% Spawned through a plain M:F/A so that parked processes hold no closure.
 -export([park/0]).
+
+%% This module is also the callback module of the gen_server workloads.
+-behaviour(gen_server).
+-export([init/1, handle_call/3, handle_cast/2]).
 
 -define(RING_SIZE, 503).
 -define(SPAWN_WINDOW, 1000).
@@ -76,7 +87,11 @@ usage() ->
     "usage: erl -noinput -pa DIR +P 2000000 -run workloads main "
     "WORKLOAD [SIZE [MAX_DELAY_MS]]\n"
     "workloads: ping_pong thread_ring spawn_exit fan_in_2 fan_in_16 "
-    "fan_in_1000 idle_process_bytes timer_lateness million_processes\n".
+    "fan_in_1000 idle_process_bytes timer_lateness million_processes\n"
+    "           call_roundtrip call_from_foreign_thread cast_throughput "
+    "fan_in_calls_16\n"
+    "           fan_in_calls_1000 start_server idle_server_bytes "
+    "million_servers\n".
 
 parse_args([]) ->
     throw({usage, "missing workload name"});
@@ -111,6 +126,21 @@ workload("timer_lateness", Size, Extra) when length(Extra) =< 1 ->
     fun() -> timer_lateness(N, MaxDelay) end;
 workload("million_processes", Size, []) ->
     fun() -> million_processes(or_default(Size, 1000000)) end;
+workload("call_roundtrip" = Name, Size, []) ->
+    fun() -> sequential_calls(Name, or_default(Size, 1000000)) end;
+workload("call_from_foreign_thread" = Name, Size, []) ->
+    fun() -> sequential_calls(Name, or_default(Size, 100000)) end;
+workload("cast_throughput", Size, []) ->
+    fun() -> cast_throughput(or_default(Size, 10000000)) end;
+workload("fan_in_calls_" ++ Clients = Name, Size, []) when
+        Clients =:= "16"; Clients =:= "1000" ->
+    fun() -> fan_in_calls(Name, list_to_integer(Clients), or_default(Size, 1000000)) end;
+workload("start_server", Size, []) ->
+    fun() -> start_server(or_default(Size, 100000)) end;
+workload("idle_server_bytes", Size, []) ->
+    fun() -> idle_server_bytes(or_default(Size, 100000)) end;
+workload("million_servers", Size, []) ->
+    fun() -> million_servers(or_default(Size, 1000000)) end;
 workload(Name, _Size, _Extra) ->
     throw({usage, "unknown workload or bad arguments: " ++ Name}).
 
@@ -288,17 +318,21 @@ receive_n(K) -> receive m -> receive_n(K - 1) end.
 %% +P at boot, so it is not part of the delta. Pids are not kept in a list
 %% (that list would be counted too); only the last one is needed.
 idle_process_bytes(N) ->
+    idle_bytes("idle_process_bytes", fun spawn_parked/1, N).
+
+%% Memory per idle item (process or server) that Start(N) leaves behind,
+%% measured as described above.
+idle_bytes(Name, Start, N) ->
     garbage_collect(),
     MemBefore = erlang:memory(total),
     RssBefore = rss_bytes(),
-    spawn_parked(N),
+    Start(N),
     garbage_collect(),
     MemAfter = erlang:memory(total),
     RssAfter = rss_bytes(),
-    info("idle_process_bytes: erlang:memory(total) delta ~.1f bytes/process, "
-         "RSS delta ~s bytes/process~n",
-         [(MemAfter - MemBefore) / N, per_process(RssBefore, RssAfter, N)]),
-    [result("idle_process_bytes", (MemAfter - MemBefore) / N, "bytes", lower)].
+    info("~s: erlang:memory(total) delta ~.1f bytes each, RSS delta ~s bytes each~n",
+         [Name, (MemAfter - MemBefore) / N, per_item(RssBefore, RssAfter, N)]),
+    [result(Name, (MemAfter - MemBefore) / N, "bytes", lower)].
 
 %%--------------------------------------------------------------------
 %% million_processes: time and RSS for N processes parked in receive.
@@ -309,24 +343,29 @@ idle_process_bytes(N) ->
 %% (same yardstick as the C++ side), in MiB; erlang:memory(total) delta goes
 %% to stderr for reference.
 million_processes(N) ->
+    million("million_processes", fun spawn_parked/1, N).
+
+%% Metrics Name_time and Name_rss for the N idle items that Start(N) leaves
+%% behind, measured as described above.
+million(Name, Start, N) ->
     garbage_collect(),
     MemBefore = erlang:memory(total),
     RssBefore = rss_bytes(),
     T0 = now_ns(),
-    spawn_parked(N),
+    Start(N),
     T1 = now_ns(),
     MemAfter = erlang:memory(total),
     RssAfter = rss_bytes(),
-    info("million_processes: ~b processes, erlang:memory(total) delta ~.1f MiB~n",
-         [N, (MemAfter - MemBefore) / mib()]),
+    info("~s: ~b started, erlang:memory(total) delta ~.1f MiB~n",
+         [Name, N, (MemAfter - MemBefore) / mib()]),
     Rss = case {RssBefore, RssAfter} of
               {B, A} when is_integer(B), is_integer(A) ->
-                  [result("million_processes_rss", (A - B) / mib(), "MiB", lower)];
+                  [result(Name ++ "_rss", (A - B) / mib(), "MiB", lower)];
               _ ->
-                  info("million_processes: could not read RSS, no rss line~n", []),
+                  info("~s: could not read RSS, no rss line~n", [Name]),
                   []
           end,
-    [result("million_processes_time", secs(T1 - T0), "s", lower) | Rss].
+    [result(Name ++ "_time", secs(T1 - T0), "s", lower) | Rss].
 
 %% Spawns N processes blocked in receive and returns once all of them are
 %% parked: a message round trip with the last spawned process (it was
@@ -416,6 +455,122 @@ percentile(P, Sorted) ->
     element(Rank, Sorted).
 
 %%--------------------------------------------------------------------
+%% gen_server workloads
+%%--------------------------------------------------------------------
+
+%% Every server is this module, started by start_link_server/0 as
+%% gen_server:start_link(?MODULE, 0, []): linked to the process that starts
+%% it, unnamed, no options, synchronous init (start_link returns once init/1
+%% has run). The state is an integer, the number of `bump` casts handled so
+%% far; the `get` call replies with it. The C++ programs serve the same two
+%% requests on an integer state.
+
+init(Count) -> {ok, Count}.
+
+handle_call(get, _From, Count) -> {reply, Count, Count}.
+
+handle_cast(bump, Count) -> {noreply, Count + 1}.
+
+start_link_server() ->
+    {ok, Pid} = gen_server:start_link(?MODULE, 0, []),
+    Pid.
+
+%% call_roundtrip and call_from_foreign_thread: N sequential
+%% gen_server:call(Server, get), i.e. with the default 5000 ms timeout, from
+%% one client to one server; value = elapsed / N. The client is the workload
+%% process itself (a fresh process, see isolated/1).
+%%
+%% The BEAM has no foreign threads: code outside the VM reaches processes
+%% through ports and NIFs, never by calling gen_server:call/2 itself. So
+%% call_from_foreign_thread runs the same plain-process client as
+%% call_roundtrip (at its own, smaller size). On the C++ sides the caller is
+%% main(), a thread that is not a process/actor; the BEAM row shows what the
+%% same call costs a process, for comparison.
+sequential_calls(Name, N) ->
+    Server = start_link_server(),
+    T0 = now_ns(),
+    call_n(Server, N),
+    T1 = now_ns(),
+    [result(Name, (T1 - T0) / N, "ns", lower)].
+
+%% No casts are ever sent to these servers, so every reply is 0; matching it
+%% checks the call did its job at the cost of one compare.
+call_n(_Server, 0) -> ok;
+call_n(Server, K) -> 0 = gen_server:call(Server, get), call_n(Server, K - 1).
+
+%% cast_throughput: the workload process casts `bump` N times, then makes one
+%% `get` call. Messages between two processes arrive in order, so the reply
+%% (which must be N) comes after the server handled every cast. The clock
+%% covers the casts and that call; value = N / elapsed. The call waits with
+%% timeout infinity: working off the backlog is part of what is measured,
+%% and at 10M casts that may take longer than the default 5 s.
+cast_throughput(N) ->
+    Server = start_link_server(),
+    T0 = now_ns(),
+    cast_n(Server, N),
+    N = gen_server:call(Server, get, infinity),
+    T1 = now_ns(),
+    [result("cast_throughput", N / secs(T1 - T0), "msg/s", higher)].
+
+cast_n(_Server, 0) -> ok;
+cast_n(Server, K) -> gen_server:cast(Server, bump), cast_n(Server, K - 1).
+
+%% fan_in_calls_C: C client processes each make Total div C sequential calls
+%% (default timeout) to one server. As in fan_in, the clients are spawned
+%% and confirmed ready before the clock starts; it stops when the last
+%% client has reported done. value = calls made / elapsed.
+fan_in_calls(Name, Clients, Total) ->
+    PerClient = Total div Clients,
+    Server = start_link_server(),
+    Parent = self(),
+    Pids = [spawn_link(fun() -> fan_in_client(Parent, Server, PerClient) end)
+            || _ <- lists:seq(1, Clients)],
+    [receive {client_ready, P} -> ok end || P <- Pids],
+    T0 = now_ns(),
+    lists:foreach(fun(P) -> P ! go end, Pids),
+    [receive {client_done, P} -> ok end || P <- Pids],
+    T1 = now_ns(),
+    [result(Name, Clients * PerClient / secs(T1 - T0), "calls/s", higher)].
+
+fan_in_client(Parent, Server, Calls) ->
+    Parent ! {client_ready, self()},
+    receive go -> call_n(Server, Calls) end,
+    Parent ! {client_done, self()}.
+
+%% start_server: N sequential start_link_server/0 calls from the workload
+%% process; value = elapsed / N. The servers stay alive: a started server is
+%% there to serve, and stopping each one would add a synchronous stop (plus
+%% the exit of the process) to every iteration. So, like million_servers,
+%% this includes the allocators growing to N live servers. They go down with
+%% the workload process through their links.
+start_server(N) ->
+    T0 = now_ns(),
+    start_servers(N),
+    T1 = now_ns(),
+    [result("start_server", (T1 - T0) / N, "ns", lower)].
+
+start_servers(0) -> ok;
+start_servers(K) -> start_link_server(), start_servers(K - 1).
+
+%% idle_server_bytes and million_servers: N servers started as in
+%% start_server and left idle, measured exactly like idle_process_bytes and
+%% million_processes. Both ends of each link are included: that is part of
+%% what a started server costs. No pid list is kept (the links tie the
+%% servers to the workload process), so it does not count either.
+idle_server_bytes(N) ->
+    idle_bytes("idle_server_bytes", fun start_idle_servers/1, N).
+
+million_servers(N) ->
+    million("million_servers", fun start_idle_servers/1, N).
+
+%% start_link returns once init/1 ran, but the new server still has to get
+%% from proc_lib's ack into its receive; waiting for empty run queues (see
+%% spawn_parked/1) settles that.
+start_idle_servers(N) ->
+    start_servers(N),
+    wait_until_run_queues_empty(now_ns() + 5000000000).
+
+%%--------------------------------------------------------------------
 %% Helpers
 %%--------------------------------------------------------------------
 
@@ -445,9 +600,9 @@ rss_bytes_ps(Pid) ->
         _ -> undefined
     end.
 
-per_process(B, A, N) when is_integer(B), is_integer(A) ->
+per_item(B, A, N) when is_integer(B), is_integer(A) ->
     io_lib:format("~.1f", [(A - B) / N]);
-per_process(_, _, _) ->
+per_item(_, _, _) ->
     "n/a".
 
 result(Name, Value, Unit, Better) -> {Name, Value, Unit, Better}.
