@@ -53,11 +53,11 @@ ref make_ref() {
 // ---------------------------------------------------------------- exit_reason
 
 exit_reason exit_reason::shutdown(std::string detail) {
-  return exit_reason(kind::shutdown, std::make_shared<const payload>(payload{std::move(detail), {}}));
+  return exit_reason(kind::shutdown, std::make_shared<const payload>(payload{std::move(detail), {}, {}}));
 }
 
 exit_reason exit_reason::other(std::string text) {
-  return exit_reason(kind::other, std::make_shared<const payload>(payload{std::move(text), {}}));
+  return exit_reason(kind::other, std::make_shared<const payload>(payload{std::move(text), {}, {}}));
 }
 
 exit_reason exit_reason::from_exception(const std::exception_ptr& e) {
@@ -71,7 +71,7 @@ exit_reason exit_reason::from_exception(const std::exception_ptr& e) {
     type = detail::demangle(typeid(ex).name());
   } catch (...) {
   }
-  return exit_reason(kind::exception, std::make_shared<const payload>(payload{std::move(type), std::move(what)}));
+  return exit_reason(kind::exception, std::make_shared<const payload>(payload{std::move(type), std::move(what), {}}));
 }
 
 exit_reason exit_reason::wrap(exit_reason inner, std::string where) {
@@ -97,7 +97,13 @@ std::string exit_reason::to_string() const {
     case kind::noproc: return "noproc";
     case kind::exception: return "{'" + std::string(detail()) + "'," + detail::quote(what()) + "}";
     case kind::other: return std::string(detail());
-    case kind::wrapped: return "{" + inner().to_string() + "," + std::string(detail()) + "}";
+    case kind::wrapped: {
+      // Appended piece by piece: `"{" + std::string&&` trips GCC 12's
+      // -Wrestrict false positive (GCC bug 105329).
+      std::string s = "{";
+      s.append(inner().to_string()).append(",").append(detail()).append("}");
+      return s;
+    }
   }
   return "?";
 }

@@ -201,7 +201,10 @@ void stop_waiting(internal::process& me) {
 
 std::string pid_list(const std::vector<pid>& ps) {
   std::string s = "[";
-  for (std::size_t i = 0; i < ps.size(); ++i) s += (i ? "," : "") + ps[i].to_string();
+  for (std::size_t i = 0; i < ps.size(); ++i) {
+    if (i) s += ',';
+    s += ps[i].to_string();
+  }
   return s + "]";
 }
 }  // namespace
