@@ -275,10 +275,9 @@ void reply_core(const from& f, message&& value) {
   if (process* me = tctx().proc) me->release_call(caller, f.tag());
   // The caller no longer waits on anyone for cycle detection (a stale entry
   // could report a cycle that is gone).
-  if (caller->awaiting() == f.tag()) {
-    process* w = caller->waiting_on.load(std::memory_order_acquire);
-    if (w && caller->awaiting() == f.tag()) caller->waiting_on.compare_exchange_strong(w, nullptr);
-  }
+  // A plain store: if the caller has moved on to a newer call meanwhile,
+  // clearing it only costs that call its cycle check (never a false cycle).
+  if (caller->awaiting() == f.tag()) caller->waiting_on.store(nullptr, std::memory_order_release);
   auto* r = new reply_node(f.tag(), std::move(value));
   if (!caller->deliver(r)) delete r;
 }
