@@ -144,12 +144,8 @@ start_outcome start_core(std::unique_ptr<server_base> impl, const start_options&
   } else {
     auto& a = r->msg.get<start_ack>();
     out.st = a.st;
-    if (a.st == start_outcome::status::error && a.reason == exit_reason::other("already_started")) {
-      out.existing = a.existing;
-      out.reason = exit_reason::other("{already_started," + a.existing.to_string() + "}");
-    } else {
-      out.reason = a.reason;
-    }
+    out.reason = std::move(a.reason);
+    out.existing = std::move(a.existing);  // set for already_started
   }
   if (out.st == start_outcome::status::ok) out.server = child_pid;
   else if (out.mref) demonitor(out.mref, {.flush = true});  // §1.18: the DOWN is consumed

@@ -13,14 +13,6 @@
 namespace otp::internal {
 
 namespace {
-std::string describe_mail(mail_node* n) {
-  if (!n) return "none";
-  auto& m = static_cast<message_node*>(n)->msg;
-  if (n->kind == mail_kind::call) return m.describe();
-  if (n->kind == mail_kind::cast) return m.describe();
-  return m.describe();
-}
-
 bool valid_timeout(const next_step& n) { return n.get_kind() != next_step::kind::timeout || n.get_timeout().count() >= 0; }
 
 exit_reason bad_return_value(const std::string& what) { return exit_reason::other("{bad_return_value," + what + "}"); }
@@ -62,7 +54,9 @@ bool server_process::register_name() {
   if (done) return true;
   // §1.14: taken by any process: already_started with the holder; init
   // never runs and this process exits quietly.
-  ack(detail::start_outcome::status::error, exit_reason::other("already_started"), n.whereis().value_or(pid{}));
+  pid holder = n.whereis().value_or(pid{});
+  exit_reason why = exit_reason::other("{already_started," + holder.to_string() + "}");
+  ack(detail::start_outcome::status::error, std::move(why), std::move(holder));
   return false;
 }
 
@@ -384,7 +378,7 @@ void server_process::report_crash(const exit_reason& reason) {
       auto* r = static_cast<request_node*>(current_);
       text += " (from " + r->caller.to_string() + ")";
     }
-    text += ": " + describe_mail(current_);
+    text += ": " + static_cast<message_node*>(current_)->msg.describe();
   }
   try {
     text += "\nState: " + impl_->format_state();
@@ -489,15 +483,16 @@ server_process::flow server_process::handle_system(request_node& r) {
       terminate_and_exit(std::move(why));
     }
   }
-  if (r.tag) detail::reply_core(f, std::move(answer));
-  // §5.4: a system message restarts a pending timeout with its full value;
-  // §5.7: a hibernated server goes back to hibernation.
+  // §5.4: a system message restarts a pending timeout with its full value
+  // (re-armed once idle; cancelled before the answer, so the caller never
+  // sees the old one); §5.7: a hibernated server goes back to hibernation.
   if (timer_armed_) {
     self_->node().timers().cancel(timer_);
     timer_armed_ = false;
     ++timer_seq_;
   }
   if (was_hibernated) do_hibernate();
+  if (r.tag) detail::reply_core(f, std::move(answer));
   return flow::go_on;
 }
 
