@@ -37,10 +37,13 @@ struct slow {
   struct hit {};
   struct block {
     using reply = int;
+    otp::pid notify;  // told when the server is inside the call
   };
+  struct inside {};
   otp::init_result<state> init() { return otp::ok(0); }
   otp::call_result<int> handle_call(get, state& n) { return otp::reply(n); }
-  otp::call_result<int> handle_call(block, state& n) {
+  otp::call_result<int> handle_call(block b, state& n) {
+    otp::send(b.notify, inside{});
     otp::receive_as<go>();  // holds the server until the test says go
     return otp::reply(n);
   }
@@ -76,11 +79,9 @@ TEST(gen_server_beyond, no_cycle_reported_for_a_plain_chain) {
 TEST(gen_server_beyond, bounded_mailbox_rejects_casts_and_fails_calls_when_full) {
   test_node node;
   auto s = gs::start<slow>(otp::start_options{.max_queue = 3}).value();
-  otp::pid blocker = otp::spawn([s] { gs::call(s, slow::block{}, otp::infinity); });
-  ASSERT_TRUE(wait_until([&] {  // the server is inside block{}
-    auto d = otp::process_info(s.get_pid());
-    return d && d->status == otp::process_status::waiting && d->message_queue_len == 0;
-  }));
+  otp::pid me = otp::self();
+  otp::pid blocker = otp::spawn([s, me] { gs::call(s, slow::block{me}, otp::infinity); });
+  (void)recv<slow::inside>();  // the server is inside block{}, its queue empty
   for (int i = 0; i < 5; ++i) gs::cast(s, slow::hit{});  // 3 fit, 2 are refused
   auto r = gs::try_call(s, slow::get{}, otp::infinity);
   ASSERT_FALSE(r.ok());
