@@ -78,6 +78,7 @@ void server_process::ack(detail::start_outcome::status st, exit_reason reason, p
 
 void server_process::run() {
   self_ = &current_process();
+  if (!fiber_mode_) self_->declare_stackless();
   parent_ = linked_ ? starter_ : self_->self_pid();  // §6.8: unlinked, the parent is itself
   self_->max_queue.store(max_queue_, std::memory_order_relaxed);
   self_->crash_on_overflow.store(crash_on_overflow_, std::memory_order_relaxed);

@@ -128,6 +128,9 @@ class process final : public detail::process_base {
   }
   /// The body is about to return to the scheduler without exiting: it waits
   /// for mail with no stack (more_work = false) or just yields (true).
+  /// The body waits without a stack from its start (process_info then
+  /// reports no stack even during its first activation).
+  void declare_stackless() noexcept { reactive_ = true; }
   void wait_stackless(bool more_work) noexcept {
     stackless_ = reactive_ = true;
     stackless_more_ = more_work;
