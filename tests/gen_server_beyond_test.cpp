@@ -165,3 +165,28 @@ TEST(gen_server_beyond, move_only_init_argument_and_state) {
   auto s = gs::start<owner>(std::make_unique<int>(7)).value();
   EXPECT_EQ(gs::call(s, owner::peek{}), 7);
 }
+
+TEST(gen_server_beyond, stop_of_a_server_that_dies_first_leaves_no_stale_answer) {
+  test_node node;
+  // The stop request is still queued behind block{} when the server is
+  // killed: it fails with the server's death, and that must not be taken
+  // as the answer to the stopper's next call.
+  auto s = gs::start<slow>().value();
+  auto other = gs::start<slow>().value();
+  otp::pid me = otp::self();
+  otp::spawn([s, me] { (void)gs::try_call(s, slow::block{me}, otp::infinity); });
+  (void)recv<slow::inside>();
+  auto [stopper, m] = otp::spawn_monitor([s, other, me] {
+    try {
+      gs::stop(s.target());
+    } catch (const otp::exit_error&) {
+    }
+    auto r = gs::try_call(other, slow::get{}, otp::infinity);  // a real answer, not a stale failure
+    otp::send(me, r ? *r : -1);
+  });
+  ASSERT_TRUE(wait_until([&] { return otp::process_info(s.get_pid())->message_queue_len == 1; }));
+  otp::exit(s.get_pid(), otp::exit_reason::kill());
+  EXPECT_EQ(recv<int>(), 0);
+  EXPECT_TRUE(await_down(m).reason.is_normal());
+  (void)stopper;
+}

@@ -266,7 +266,8 @@ void process::take_reply(reply_node* r) {
   // Only the reply to the call we wait for now is kept; a late one (its call
   // timed out) or a second reply to the same call is dropped here, before it
   // could ever be seen as a message.
-  if (!reply_ && r->tag == awaiting_.load(std::memory_order_relaxed)) reply_ = r;
+  const std::uint64_t want = awaiting_.load(std::memory_order_relaxed);
+  if (!reply_ && want != 0 && r->tag == want) reply_ = r;
   else delete r;
 }
 
@@ -372,7 +373,8 @@ void process::hold_call(pid caller, std::uint64_t tag) {
 namespace {
 void send_failure(const pid& caller, std::uint64_t tag, const exit_reason& reason) {
   auto* c = static_cast<process*>(caller.get());
-  if (!c || c->awaiting() != tag) return;  // it no longer waits: nothing to tell
+  // Tag 0: a request that wants no answer (gen_server:stop's terminate).
+  if (!c || tag == 0 || c->awaiting() != tag) return;  // it no longer waits: nothing to tell
   auto* r = new reply_node(tag, message());
   r->failed = true;
   r->reason = reason;
