@@ -291,12 +291,14 @@ void process::begin_timed_wait(timeout t) {
     x.wait_used = true;
     x.wait.owner = this;
   }
-  timers.wait_started();
   wait_deadline.store(due, std::memory_order_seq_cst);
   if (wait_armed.load(std::memory_order_seq_cst) > due) {
     wait_armed.store(due, std::memory_order_seq_cst);
     timers.arm_wait(x.wait, due, serial);
   }
+  // Counted only now that the deadline is in the wheel: a test that sees
+  // the count and advances the manual clock must find it there.
+  timers.wait_started();
 }
 
 void process::end_timed_wait() noexcept {
