@@ -6,14 +6,11 @@
 //
 // usage: otpcpp_workloads WORKLOAD [--size N] [--schedulers N]
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <random>
@@ -21,28 +18,16 @@
 #include <vector>
 
 #include "otp/otp.hpp"
+#include "report.hpp"
 
 using namespace std::chrono_literals;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
 
 namespace {
 
-void emit(const std::string& workload, double value, const char* unit, const char* better) {
-  std::printf("{\"workload\": \"%s\", \"value\": %.6g, \"unit\": \"%s\", \"better\": \"%s\"}\n", workload.c_str(), value,
-              unit, better);
-  std::fflush(stdout);
-}
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-std::size_t rss_bytes() {
-  std::ifstream f("/proc/self/statm");
-  std::size_t pages = 0, resident = 0;
-  f >> pages >> resident;
-  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-}
+using bench::emit;
+using bench::rss_bytes;
+using bench::seconds_since;
 
 struct ping {
   otp::pid from;

@@ -29,15 +29,12 @@
 //  * Actors live while someone holds a handle (CAF terminates unreachable
 //    actors), so idle servers are kept alive by main()'s handles.
 
-#include <unistd.h>
-
 #include <caf/all.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <latch>
 #include <map>
@@ -45,9 +42,11 @@
 #include <string>
 #include <vector>
 
+#include "../report.hpp"
+
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
 
 using call_atom = caf::atom_constant<caf::atom("call")>;
 using cast_atom = caf::atom_constant<caf::atom("cast")>;
@@ -68,22 +67,9 @@ using shared_latch = std::shared_ptr<std::latch>;
 
 shared_latch make_latch(std::ptrdiff_t count) { return std::make_shared<std::latch>(count); }
 
-void emit(const std::string& workload, double value, const char* unit, const char* better) {
-  std::printf("{\"workload\": \"%s\", \"value\": %.6g, \"unit\": \"%s\", \"better\": \"%s\"}\n", workload.c_str(), value,
-              unit, better);
-  std::fflush(stdout);
-}
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-std::size_t rss_bytes() {
-  std::ifstream f("/proc/self/statm");
-  std::size_t pages = 0, resident = 0;
-  f >> pages >> resident;
-  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-}
+using bench::emit;
+using bench::rss_bytes;
+using bench::seconds_since;
 
 // A failed request (timeout, dead server) ends the run at once: an orderly
 // shutdown would wait forever for the actors of the broken workload.
