@@ -90,9 +90,6 @@ class process final : public detail::process_base {
   /// body that waits without a stack (later activations), then exits unless
   /// the body asked to wait again (see wait_stackless).
   void activate();
-  /// True while the process waits with no fiber: it is resumed by calling
-  /// its body's resume() on whatever fiber the scheduler runs.
-  bool stackless() const noexcept { return stackless_; }
 
   // ---- owner only ----
   /// Counts one unit of work (a send, a spawn, a receive) and yields when
@@ -151,7 +148,6 @@ class process final : public detail::process_base {
     }
     return nullptr;
   }
-  std::size_t queue_len() const noexcept { return queue_.size(); }
   /// True if a message, call or cast is queued (after draining the inbox).
   bool has_mail() {
     drain();
