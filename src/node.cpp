@@ -282,9 +282,24 @@ void node_impl::terminate_all() {
   }
 }
 
+void node_impl::at_shutdown(std::function<void()> hook) {
+  std::lock_guard lk(hooks_mu_);
+  shutdown_hooks_.push_back(std::move(hook));
+}
+
 void node_impl::shutdown() {
   if (stopped_) return;
   stopped_ = true;
+  for (;;) {  // hooks may add hooks (an application stopping another)
+    std::function<void()> hook;
+    {
+      std::lock_guard lk(hooks_mu_);
+      if (shutdown_hooks_.empty()) break;
+      hook = std::move(shutdown_hooks_.back());
+      shutdown_hooks_.pop_back();
+    }
+    hook();
+  }
   stopping_.store(true, std::memory_order_release);
   terminate_all();
   {

@@ -69,6 +69,12 @@ class node_impl {
 
   std::size_t pending_timers() const { return timers_.pending(); }
 
+  // ---- ordered stop ----
+  /// Runs `hook` when shutdown begins, before any process is terminated,
+  /// on the thread calling shutdown; the last added runs first (so the
+  /// applications stop in reverse start order).
+  void at_shutdown(std::function<void()> hook);
+
  private:
   void watchdog_main();
   void blocking_main();
@@ -111,6 +117,9 @@ class node_impl {
   std::deque<std::function<void()>> blocking_jobs_;
   std::vector<std::thread> blocking_threads_;
   bool blocking_stop_ = false;
+
+  std::mutex hooks_mu_;
+  std::vector<std::function<void()>> shutdown_hooks_;
 
   // watchdog
   std::mutex watchdog_mu_;

@@ -659,6 +659,7 @@ class server_ref {
   server_ref(server_name n) : target_(std::move(n)) {}     // NOLINT
   server_ref(const char* local) : target_(local) {}        // NOLINT
   server_ref(std::string local) : target_(std::move(local)) {}  // NOLINT
+  explicit server_ref(detail::target t) : target_(std::move(t)) {}
   const detail::target& target() const noexcept { return target_; }
   /// The pid (resolving a name now); empty if there is no such process.
   pid get_pid() const { return target_.resolve().value_or(pid{}); }
