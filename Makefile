@@ -1,5 +1,5 @@
 # The two commands of the README, plus the sanitizer runs CI adds.
-#   make demo      install dependencies, build, run the demo and the lessons tour
+#   make demo      install dependencies, build, run the demo, the lessons tour and the supervision examples
 #   make test      install dependencies, build, run every test
 #   make sanitize  the whole suite under ThreadSanitizer and ASan+UBSan
 #   make bench     the side-by-side comparison with the BEAM (bench/compare)
@@ -10,9 +10,10 @@ deps:
 
 demo: deps
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release --target otp_demo otp_lessons
+	@cmake --build --preset release --target otp_demo otp_lessons otp_supervision_tree
 	@build/release/examples/otp_demo
 	@build/release/examples/otp_lessons
+	@build/release/examples/otp_supervision_tree
 
 test: deps
 	@cmake --preset release >/dev/null

@@ -1,8 +1,11 @@
 #pragma once
 /// \file otp/otp.hpp
 /// Umbrella header for examples and quick starts.
+#include "otp/agent.hpp"
+#include "otp/application.hpp"
 #include "otp/blocking.hpp"
 #include "otp/describe.hpp"
+#include "otp/dynamic_supervisor.hpp"
 #include "otp/error.hpp"
 #include "otp/exit_reason.hpp"
 #include "otp/gen_server.hpp"
@@ -17,4 +20,5 @@
 #include "otp/ref.hpp"
 #include "otp/supervisor.hpp"
 #include "otp/sys.hpp"
+#include "otp/task.hpp"
 #include "otp/timer.hpp"
