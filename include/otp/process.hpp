@@ -60,7 +60,10 @@ struct body_impl final : body_base {
   void run() override { fn(); }
   F fn;
 };
-enum class spawn_mode { plain, link, monitor };
+/// link_monitor: both at once, as `spawn_opt(F, [link, monitor])` (Task).
+/// For monitor modes, a non-empty `*mref` is used as the monitor's ref, so
+/// the body may capture the ref before the process exists.
+enum class spawn_mode { plain, link, monitor, link_monitor };
 pid spawn_core(std::unique_ptr<body_base> body, const spawn_options& opts, spawn_mode mode, ref* mref);
 void send_core(const pid& to, message&& m);
 void send_core(std::string_view name, message&& m);

@@ -39,7 +39,6 @@ enum class mail_kind : std::uint8_t {
   monitor,          // from monitors us (mref)
   demonitor,        // monitor mref removed
   down,             // DOWN for a monitor we hold (mref, from, reason, name)
-  receive_timeout,  // our receive's timer fired (seq)
   wait_timeout,     // our wait deadline passed (seq = the deadline, µs)
   info_request,     // from asks process_info (mref = reply tag)
   terminate,        // untrappable exit with `reason` (node shutdown)
@@ -90,7 +89,7 @@ struct signal_node final : mail_node {
   exit_reason reason;
   ref mref;
   std::string name;        // DOWN of a monitor by name
-  std::uint64_t seq = 0;   // receive_timeout
+  std::uint64_t seq = 0;   // wait_timeout: the deadline (µs) it was armed for
   explicit signal_node(mail_kind k) noexcept : mail_node(k) {}
 };
 

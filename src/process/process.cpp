@@ -184,6 +184,10 @@ message process::take(mail_node* prev) {
 }
 
 void process::drain() {
+  if (auto why = drain_to_exit()) die(*why);
+}
+
+std::optional<exit_reason> process::drain_to_exit() {
   for (mail_node* n = inbox_.take_all(); n;) {
     mail_node* next = n->next;
     if (is_message_kind(n->kind)) queue_.push_back(n);
@@ -191,7 +195,7 @@ void process::drain() {
     else handle_signal(static_cast<signal_node*>(n));
     n = next;
   }
-  if (!extras_) return;  // no signal left anything to do after draining
+  if (!extras_) return std::nullopt;  // no signal left anything to do after draining
   if (!extras_->info_requests.empty()) {
     auto requests = std::move(extras_->info_requests);
     extras_->info_requests.clear();
@@ -207,7 +211,10 @@ void process::drain() {
   constexpr std::size_t congestion_threshold = 4096;
   const bool long_queue = queue_.size() > congestion_threshold;
   if (long_queue != congested_.load(std::memory_order_relaxed)) congested_.store(long_queue, std::memory_order_relaxed);
-  if (extras_->pending_exit) die(*extras_->pending_exit);
+  if (!extras_->pending_exit) return std::nullopt;
+  std::optional<exit_reason> why = std::move(extras_->pending_exit);
+  extras_->pending_exit.reset();
+  return why;
 }
 
 void process::handle_signal(signal_node* s) {
@@ -246,9 +253,6 @@ void process::handle_signal(signal_node* s) {
       append_message(down_msg{s->mref, std::move(s->from), std::move(held->name), std::move(s->reason)});
       break;
     }
-    case mail_kind::receive_timeout:
-      if (s->seq == receive_seq_) receive_timed_out_ = true;
-      break;
     case mail_kind::wait_timeout:
       // A deadline equal to the current one is ours (or an earlier wait's
       // with the same deadline, which has passed for this one too).
@@ -298,12 +302,12 @@ void process::begin_timed_wait(timeout t) {
   }
   // Counted only now that the deadline is in the wheel: a test that sees
   // the count and advances the manual clock must find it there.
-  timers.wait_started();
+  timers.wait_started(x.wait);
 }
 
 void process::end_timed_wait() noexcept {
   wait_deadline.store(UINT64_MAX, std::memory_order_release);
-  node_->timers().wait_ended();
+  node_->timers().wait_ended(extras_->wait);
 }
 
 std::unique_ptr<reply_node> process::await_reply(std::uint64_t tag, timeout t) {
@@ -429,17 +433,17 @@ std::optional<message> process::receive(detail::match_fn match, const void* ctx,
   for (mail_node* n = queue_.head(); n; prev = n, n = n->next)
     if (match(ctx, static_cast<message_node*>(n)->msg)) return take(prev);
 
-  const std::uint64_t seq = ++receive_seq_;
   receive_timed_out_ = false;
-  ref timer;
+  // A finite timeout uses the process's lazily re-armed wait deadline, as a
+  // call does (begin_timed_wait): no timer to start and cancel per receive.
   struct receive_guard {
     process* self;
-    ref* timer;
+    bool timed = false;
     ~receive_guard() {
       self->in_receive_ = false;
-      if (*timer) self->node_->timers().cancel(*timer);
+      if (timed) self->end_timed_wait();
     }
-  } guard{this, &timer};
+  } guard{this};
   in_receive_ = true;  // an info request answered while we wait says `waiting`
 
   for (;;) {
@@ -455,12 +459,9 @@ std::optional<message> process::receive(detail::match_fn match, const void* ctx,
       return m;
     }
     if (receive_timed_out_ || t == timeout::zero()) return std::nullopt;
-    if (t != infinity && !timer) {
-      timer = make_ref();
-      auto* s = new signal_node(mail_kind::receive_timeout);
-      s->seq = seq;
-      node_->timers().start_timer(timer, self_pid(), {}, s,
-                                  static_cast<std::uint64_t>(std::max<std::int64_t>(t.count(), 0)) * 1000);
+    if (t != infinity && !guard.timed) {
+      guard.timed = true;
+      begin_timed_wait(t);
     }
     if (!inbox_.has_pending()) wait();
     status.store(process_status::running, std::memory_order_relaxed);
@@ -603,19 +604,36 @@ void process::activate() {
   exit_reason reason;
   try {
     stackless_ = false;
-    if (!body_started_) {
-      body_started_ = true;
-      process_signals();  // e.g. killed before it ever ran
-      body_->run();
+    // An exit signal that arrived while the process had nothing on a stack
+    // (killed before it ran, or while a stackless server was idle) ends it
+    // here, without throwing: unwinding would cost more than the exit does
+    // (it was most of a supervised restart's latency).
+    // A started process woken here was waiting for mail (as next_mail's
+    // drain, process_info answered now says `waiting`).
+    in_receive_ = body_started_;
+    std::optional<exit_reason> why = drain_to_exit();
+    in_receive_ = false;
+    if (why) {
+      reason = std::move(*why);
     } else {
-      body_->resume();
-    }
-    if (stackless_) {
-      park_stackless();
-      return;
+      if (!body_started_) {
+        body_started_ = true;
+        body_->run();
+      } else {
+        body_->resume();
+      }
+      if (stackless_) {
+        park_stackless();
+        return;
+      }
     }
   } catch (exit_unwind& e) {
     reason = std::move(e.reason);
+  } catch (const exit_error& e) {
+    // An exit raised as an exception (a failed call, Task.await's timeout)
+    // that nobody caught: the process exits with its reason, as an uncaught
+    // exit/1 does in Erlang (no error report: it is an exit, not an error).
+    reason = e.reason();
   } catch (...) {
     reason = exit_reason::from_exception(std::current_exception());
     node_->logger().log(log_level::error, "Error in process " + self_pid().to_string() + " with exit value: " + reason.to_string());
@@ -697,8 +715,9 @@ pid spawn_core(std::unique_ptr<body_base> body, const spawn_options& opts, spawn
   }
   // The child has not run yet, so its side of the link/monitor is set here
   // directly: spawn_link and spawn_monitor are atomic, as in Erlang.
-  if (mode == spawn_mode::link) parent.adopt_link(child_pid, child);
-  if (mode == spawn_mode::monitor) *mref = parent.adopt_monitor(child_pid, child);
+  if (mode == spawn_mode::link || mode == spawn_mode::link_monitor) parent.adopt_link(child_pid, child);
+  if (mode == spawn_mode::monitor || mode == spawn_mode::link_monitor)
+    *mref = parent.adopt_monitor(child_pid, child, *mref);
   n.schedule(child, false);
   parent.reduce();
   return child_pid;

@@ -117,8 +117,9 @@ class process final : public detail::process_base {
     links_.push_back(child_pid);
     child->links_.push_back(self_pid());
   }
-  ref adopt_monitor(const pid& child_pid, process* child) {
-    ref r = make_ref();
+  /// `r`: the monitor's ref, made by the caller (empty: a new one).
+  ref adopt_monitor(const pid& child_pid, process* child, ref r = {}) {
+    if (!r) r = make_ref();
     monitors_.add(r, monitor_entry{child_pid, {}});
     child->monitored_by_.add(r, monitor_entry{self_pid(), {}});
     return r;
@@ -241,6 +242,9 @@ class process final : public detail::process_base {
  private:
   // Drains the inbox into queue_, acting on signals; may throw exit_unwind.
   void drain();
+  /// drain() without acting on an exit it leaves pending: takes and returns
+  /// that exit instead (activate ends such a process without unwinding).
+  std::optional<exit_reason> drain_to_exit();
   void handle_signal(signal_node* s);
   void die(const exit_reason& reason);  // unwinds (fiber) or finishes (foreign)
   void fail_held_calls(const exit_reason& reason);
@@ -290,7 +294,6 @@ class process final : public detail::process_base {
     if (!extras_) extras_ = std::make_unique<extras>();
     return *extras_;
   }
-  std::uint64_t receive_seq_ = 0;
   std::uint64_t call_tags_ = 0;
   std::atomic<std::uint64_t> awaiting_{0};
   reply_node* reply_ = nullptr;  // the reply to the awaited call, once drained

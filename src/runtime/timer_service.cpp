@@ -243,6 +243,7 @@ void timer_service::expire_wait(shard& sh, wait_entry* e, std::uint64_t now, std
     p->wait_armed.store(want, std::memory_order_seq_cst);
     return;
   }
+  wait_ended(*e);
   fired.push_back(wait_fire{p->self_pid(), want});
 }
 

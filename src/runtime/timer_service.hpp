@@ -31,6 +31,7 @@ class process;
 struct wait_entry : wheel_entry {
   process* owner = nullptr;
   std::uint64_t due_us = 0;
+  std::atomic<bool> counted{false};  // in pending() now (manual clock only)
 };
 
 class timer_service {
@@ -77,11 +78,17 @@ class timer_service {
   /// Waits are counted for pending() only under the manual clock, where
   /// tests use it to know that a process has started waiting; on the real
   /// clock a shared counter would be two contended atomics per call.
-  void wait_started() noexcept {
-    if (manual_) active_waits_.fetch_add(1, std::memory_order_acq_rel);
+  /// A wait counts from its start until it fires or ends, whichever comes
+  /// first: once advance_time has fired it, pending() no longer shows it, so
+  /// a test waiting for the process's *next* timed wait is not fooled.
+  void wait_started(wait_entry& w) noexcept {
+    if (!manual_) return;
+    w.counted.store(true, std::memory_order_release);
+    active_waits_.fetch_add(1, std::memory_order_acq_rel);
   }
-  void wait_ended() noexcept {
-    if (manual_) active_waits_.fetch_sub(1, std::memory_order_acq_rel);
+  void wait_ended(wait_entry& w) noexcept {
+    if (manual_ && w.counted.exchange(false, std::memory_order_acq_rel))
+      active_waits_.fetch_sub(1, std::memory_order_acq_rel);
   }
 
   /// Microseconds on the node clock.

@@ -124,11 +124,31 @@ bool is_clean_shutdown(const exit_reason& reason, const shutdown_policy& policy)
   return reason == exit_reason::shutdown();
 }
 
-void report(const std::string& supervisor, std::string_view context, const std::string& child,
-            const exit_reason& reason) {
-  log().log(log_level::error, fmt::format("=SUPERVISOR REPORT====\n    supervisor: {}\n    errorContext: {}\n"
-                                          "    reason: {}\n    offender: {}",
-                                          supervisor, context, reason.to_string(), child));
+namespace {
+std::string_view restart_text(restart_type r) {
+  switch (r) {
+    case restart_type::permanent: return "permanent";
+    case restart_type::transient: return "transient";
+    case restart_type::temporary: break;
+  }
+  return "temporary";
+}
+}  // namespace
+
+void report(const std::string& supervisor, std::string_view context, const child_spec& child,
+            const exit_reason& reason, bool dynamic) {
+  // At info level: Elixir hides supervisor (SASL) reports by default, and
+  // a crashed gen_server has already logged its own crash report. Checked
+  // before formatting, so a restart does not pay for text nobody reads.
+  logger& l = log();
+  if (l.level() > log_level::info) return;
+  std::string offender = fmt::format("[{{id,{}}},{{restart,{}}},{{shutdown,{}}},{{child_type,{}}}]",
+                                     dynamic ? "undefined" : detail::quote(child.id), restart_text(child.restart),
+                                     child.effective_shutdown().to_string(),
+                                     child.type == child_type::worker ? "worker" : "supervisor");
+  l.log(log_level::info, fmt::format("=SUPERVISOR REPORT====\n    supervisor: {}\n    errorContext: {}\n"
+                                     "    reason: {}\n    offender: {}",
+                                     supervisor, context, reason.to_string(), offender));
 }
 
 bool restart_intensity::add() {

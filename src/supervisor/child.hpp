@@ -34,9 +34,11 @@ std::vector<exit_reason> shutdown_children(const std::vector<std::pair<pid, shut
 /// the caller as a shutdown error, as OTP's supervisor reports it.
 bool is_clean_shutdown(const exit_reason& reason, const shutdown_policy& policy);
 
-/// Logs a supervisor report (OTP's `supervisor_report`): context and child.
-void report(const std::string& supervisor, std::string_view context, const std::string& child,
-            const exit_reason& reason);
+/// Logs a supervisor report (OTP's `supervisor_report`: context, reason,
+/// offender), at info level and only formatted if that level is on.
+/// `dynamic`: a DynamicSupervisor's child (no id).
+void report(const std::string& supervisor, std::string_view context, const child_spec& child,
+            const exit_reason& reason, bool dynamic = false);
 
 /// OTP's restart intensity (supervisor:add_restart/1, §11.14): a restart
 /// is allowed while at most `max_restarts` restarts, this one included,

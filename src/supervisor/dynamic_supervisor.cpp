@@ -38,11 +38,6 @@ std::optional<exit_reason> invalid_dynamic_spec(const child_spec& s) {
   return std::nullopt;
 }
 
-std::string dyn_child_text(const child_spec& s) {
-  return fmt::format("[{{pid,undefined}},{{shutdown,{}}},{{child_type,{}}}]", s.effective_shutdown().to_string(),
-                     s.type == child_type::worker ? "worker" : "supervisor");
-}
-
 }  // namespace
 
 class dynamic_supervisor_server {
@@ -140,7 +135,9 @@ class dynamic_supervisor_server {
     if (it == st.children.end()) return noreply();
     child_spec spec = std::move(it->second);
     st.children.erase(it);
-    if (!m.reason.is_quiet()) internal::report(st.name, "child_terminated", dyn_child_text(spec), m.reason);
+    // Elixir maybe_restart_child/5: a permanent child is reported whatever its reason.
+    if (!m.reason.is_quiet() || spec.restart == restart_type::permanent)
+      internal::report(st.name, "child_terminated", spec, m.reason, true);
     bool restart_it = spec.restart == restart_type::permanent ||
                       (spec.restart == restart_type::transient && !m.reason.is_quiet());
     if (!restart_it) return noreply();
@@ -167,14 +164,14 @@ class dynamic_supervisor_server {
  private:
   noreply_result restart(state& st, child_spec spec) {
     if (!st.intensity.add()) {
-      internal::report(st.name, "shutdown", dyn_child_text(spec), exit_reason::other("reached_max_restart_intensity"));
+      internal::report(st.name, "shutdown", spec, exit_reason::other("reached_max_restart_intensity"), true);
       return noreply_result(stop(exit_reason::shutdown()));
     }
     child_start s = internal::start_child_process(spec, st.opts.extra_arguments);
     if (s.ok()) {
       st.children.emplace(s.get_pid(), std::move(spec));
     } else if (!s.ignored()) {
-      internal::report(st.name, "start_error", dyn_child_text(spec), s.get_error());
+      internal::report(st.name, "start_error", spec, s.get_error(), true);
       std::uint64_t id = st.next_restart_id++;
       st.restarting.emplace(id, std::move(spec));
       gen_server::cast(dynamic_supervisor::ref(self()), try_again_restart{id});
@@ -189,7 +186,7 @@ class dynamic_supervisor_server {
     auto reasons = internal::shutdown_children(targets);
     for (std::size_t i = 0; i < children.size(); ++i)
       if (!internal::is_clean_shutdown(reasons[i], targets[i].second))
-        internal::report(st.name, "shutdown_error", dyn_child_text(children[i].second), reasons[i]);
+        internal::report(st.name, "shutdown_error", children[i].second, reasons[i], true);
   }
 };
 
@@ -259,18 +256,39 @@ supervisor::start_result start_link(options o) {
     spec.id = std::to_string(i);
     spec.start = [inner = std::move(spec.start), pname = partition_name(o.name, i)](const std::any& extra) {
       child_start s = inner(extra);
-      if (s.ok()) register_name(pname, s.get_pid());
+      if (!s.ok()) return s;
+      try {
+        register_name(pname, s.get_pid());
+      } catch (const badarg&) {
+        // The name is taken (or the partition died at once): do not leave a
+        // running partition that its supervisor does not know about.
+        pid p = s.get_pid();
+        unlink(p);
+        exit(p, exit_reason::kill());
+        return child_start::error(exit_reason::other("{partition_name_taken," + detail::quote(pname) + "}"));
+      }
       return s;
     };
     children.push_back(std::move(spec));
   }
+  // Known before the partitions start (whereis works from their init on);
+  // put back as it was if this start fails (e.g. the name is taken by a
+  // running partition supervisor, whose count must stay).
+  std::optional<std::size_t> before;
   {
     std::lock_guard lk(counts_mu);
+    if (auto it = counts.find(o.name); it != counts.end()) before = it->second;
     counts[o.name] = n;
   }
   start_options top;
   top.name = o.name;
-  return supervisor::start_link(std::move(children), o.flags, top);
+  auto r = supervisor::start_link(std::move(children), o.flags, top);
+  if (!r.ok()) {
+    std::lock_guard lk(counts_mu);
+    if (before) counts[o.name] = *before;
+    else counts.erase(o.name);
+  }
+  return r;
 }
 
 std::size_t partitions(const std::string& name) {

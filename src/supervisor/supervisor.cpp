@@ -36,17 +36,9 @@ struct sup_args {
   std::string name;
 };
 
-std::string child_text(const child_spec& s) {
-  return fmt::format("[{{id,{}}},{{restart,{}}},{{shutdown,{}}},{{child_type,{}}}]", detail::quote(s.id),
-                     s.restart == restart_type::permanent   ? "permanent"
-                     : s.restart == restart_type::transient ? "transient"
-                                                            : "temporary",
-                     s.effective_shutdown().to_string(), s.type == child_type::worker ? "worker" : "supervisor");
-}
-
 /// OTP's check_childspec for what C++ types leave representable (§11.2).
 std::optional<exit_reason> invalid_spec(const child_spec& s, supervisor::auto_shutdown as) {
-  if (!s.start) return exit_reason::other("{invalid_mfa,undefined}");
+  if (!s.start) return exit_reason::other("missing_start");  // OTP check_childspec
   if (s.shutdown && s.shutdown->get_kind() == shutdown_policy::kind::timeout && s.shutdown->get_timeout().count() < 0)
     return exit_reason::other(fmt::format("{{invalid_shutdown,{}}}", s.shutdown->get_timeout().count()));
   if (s.significant && s.restart == restart_type::permanent)
@@ -259,14 +251,14 @@ class supervisor_server {
     }
     c.p = {};
     if (r.ignored()) return std::nullopt;
-    internal::report(st.name, "start_error", child_text(c.spec), r.get_error());
+    internal::report(st.name, "start_error", c.spec, r.get_error());
     return r.get_error();
   }
 
   static void stop_child(state& st, child_rec& c) {
     auto policy = c.spec.effective_shutdown();
     exit_reason why = internal::shutdown_child(c.p, policy);
-    if (!internal::is_clean_shutdown(why, policy)) internal::report(st.name, "shutdown_error", child_text(c.spec), why);
+    if (!internal::is_clean_shutdown(why, policy)) internal::report(st.name, "shutdown_error", c.spec, why);
     c.p = {};
   }
 
@@ -282,7 +274,9 @@ class supervisor_server {
   noreply_result child_exited(state& st, std::size_t i, const exit_reason& reason) {
     child_rec& c = st.children[i];
     c.p = {};
-    if (!reason.is_quiet()) internal::report(st.name, "child_terminated", child_text(c.spec), reason);
+    // OTP do_restart/3: a permanent child is reported whatever its reason.
+    if (!reason.is_quiet() || c.spec.restart == restart_type::permanent)
+      internal::report(st.name, "child_terminated", c.spec, reason);
     bool restart_it = c.spec.restart == restart_type::permanent ||
                       (c.spec.restart == restart_type::transient && !reason.is_quiet());
     if (restart_it) return restart(st, i);
@@ -303,7 +297,7 @@ class supervisor_server {
   /// intensity is exceeded (terminate then stops every child).
   noreply_result restart(state& st, std::size_t i) {
     if (!st.intensity.add()) {
-      internal::report(st.name, "shutdown", child_text(st.children[i].spec),
+      internal::report(st.name, "shutdown", st.children[i].spec,
                        exit_reason::other("reached_max_restart_intensity"));
       return noreply_result(stop(exit_reason::shutdown()));
     }
