@@ -10,10 +10,11 @@ deps:
 
 demo: deps
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release --target otp_demo otp_lessons otp_supervision_tree
+	@cmake --build --preset release --target otp_demo otp_lessons otp_supervision_tree otp_registry_sessions
 	@build/release/examples/otp_demo
 	@build/release/examples/otp_lessons
 	@build/release/examples/otp_supervision_tree
+	@build/release/examples/otp_registry_sessions
 
 test: deps
 	@cmake --preset release >/dev/null
