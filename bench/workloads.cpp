@@ -5,6 +5,10 @@
 // the same work in the same shape, so the ratio compares the runtimes.
 //
 // usage: otpcpp_workloads WORKLOAD [--size N] [--schedulers N]
+//
+// restart_latency, registry_lookup and task_async_await (below the
+// gen_server workloads) measure the supervisor, Registry and Task layers;
+// their BEAM twins use OTP's supervisor and Elixir's Registry and Task.
 
 #include <algorithm>
 #include <atomic>
@@ -18,6 +22,7 @@
 #include <vector>
 
 #include "otp/otp.hpp"
+#include "otp/registry.hpp"
 #include "report.hpp"
 
 using namespace std::chrono_literals;
@@ -358,6 +363,132 @@ void million_servers(long n) {
   emit("million_servers_rss", static_cast<double>(after - before) / (1024.0 * 1024.0), "MiB", "lower");
 }
 
+// ------------------------------------------------- supervisor, Registry, Task
+
+// A permanent worker of a one_for_one supervisor: its init tells the
+// benchmark process `started{self()}` before returning (no polling for the
+// replacement's pid).
+struct restart_worker {
+  using state = long;
+  struct started {
+    otp::pid who;
+  };
+  struct get {
+    using reply = long;
+  };
+  otp::init_result<state> init(otp::pid bench) {
+    otp::send(bench, started{otp::self()});
+    return otp::ok(0L);
+  }
+  otp::call_result<long> handle_call(get, state& s) { return otp::reply(s); }
+};
+
+// restart_latency: n times, kill the worker (exit(Pid, kill)) and time from
+// the kill until its replacement, announced by its init, answers a call.
+// In rounds: a fresh supervisor for every 100 kills (start and stop not
+// timed), intensity 200 in 1 s (never trips), as the BEAM twin does (see
+// workloads.erl: OTP's supervisor walks its restart history on every
+// restart, which a single long-lived supervisor would turn into the
+// figure). Supervisor reports are logged at info level, below the default
+// level (as Elixir hides SASL reports), so they are not even formatted; the
+// BEAM twin drops them with a primary logger filter.
+constexpr long restarts_per_supervisor = 100;
+
+void restart_latency(long n) {
+  std::vector<double> samples;
+  samples.reserve(static_cast<std::size_t>(n));
+  run_in_process([&] {
+    otp::pid me = otp::self();
+    for (long left = n; left > 0; left -= restarts_per_supervisor) {
+      auto sup = otp::supervisor::start_link({otp::child<restart_worker>(me)},
+                                             {.strategy = otp::supervisor::strategy::one_for_one,
+                                              .max_restarts = 2 * restarts_per_supervisor,
+                                              .max_seconds = std::chrono::seconds(1)})
+                     .value();
+      otp::pid worker = otp::receive_as<restart_worker::started>()->who;
+      for (long i = 0; i < std::min(left, restarts_per_supervisor); ++i) {
+        auto t0 = clock_type::now();
+        otp::exit(worker, otp::exit_reason::kill());
+        otp::pid next = otp::receive_as<restart_worker::started>()->who;
+        otp::gen_server::call(otp::server_ref<restart_worker>(next), restart_worker::get{});
+        samples.push_back(seconds_since(t0) * 1e6);
+        if (next == worker) std::fprintf(stderr, "restart_latency: the worker was not replaced\n"), std::exit(1);
+        worker = next;
+      }
+      otp::unlink(sup.get_pid());
+      otp::gen_server::stop(sup.target());
+    }
+  });
+  std::sort(samples.begin(), samples.end());
+  emit("restart_latency_p50", samples[samples.size() / 2], "us", "lower");
+  emit("restart_latency_p99", samples[samples.size() * 99 / 100], "us", "lower");
+}
+
+// registry_lookup: a unique Registry "reg" (partitions = schedulers) and
+// 100k servers, each started with the via name {via, Registry, {reg, Key}};
+// then `clients` processes make `total` calls in all, each to a random key
+// through its via name. The setup is not timed.
+constexpr long registry_keys = 100'000;
+
+void registry_lookup(long total, int clients, unsigned schedulers) {
+  constexpr long keys = registry_keys;
+  double secs = 0;
+  run_in_process([&] {
+    auto setup0 = clock_type::now();
+    auto reg = otp::registry<>::start_link(
+        {.keys = otp::registry_keys::unique, .name = "reg", .partitions = std::max(1u, schedulers)});
+    for (long k = 0; k < keys; ++k)
+      otp::gen_server::start_link<bench_server>(k, {.name = reg.via(std::to_string(k))}).value();
+    const long each = total / clients;
+    otp::pid me = otp::self();
+    std::vector<otp::ref> done;
+    std::vector<otp::pid> ready;
+    for (int c = 0; c < clients; ++c) {
+      auto [p, r] = otp::spawn_monitor([reg, each, me, c] {
+        std::mt19937_64 rng(1234 + static_cast<unsigned>(c));
+        std::uniform_int_distribution<long> pick(0, registry_keys - 1);
+        otp::send(me, next_hop{});
+        otp::receive_as<token>();  // the start signal
+        for (long i = 0; i < each; ++i) {
+          long k = pick(rng);
+          long got = otp::gen_server::call(bench_ref(reg.via(std::to_string(k))), bench_server::get{});
+          if (got != k) std::fprintf(stderr, "registry_lookup: key %ld answered %ld\n", k, got), std::exit(1);
+        }
+      });
+      ready.push_back(p);
+      done.push_back(r);
+    }
+    for (int c = 0; c < clients; ++c) otp::receive_as<next_hop>();
+    std::fprintf(stderr, "registry_lookup: setup (%ld servers) took %.2f s, not timed\n", keys,
+                 seconds_since(setup0));
+    auto t0 = clock_type::now();
+    for (auto& p : ready) otp::send(p, token{0});
+    for (auto& r : done) {
+      auto d = otp::receive_if<otp::down_msg>([r](const otp::down_msg& d) { return d.mref == r; });
+      if (!d->reason.is_normal())
+        std::fprintf(stderr, "registry_lookup: client failed: %s\n", d->reason.to_string().c_str()), std::exit(1);
+    }
+    secs = seconds_since(t0);
+    total = each * clients;
+  });
+  emit("registry_lookup", static_cast<double>(total) / secs, "calls/s", "higher");
+}
+
+// task_async_await: one process runs n sequential
+// `await(async([i] { return i; }))` pairs.
+void task_async_await(long n) {
+  double secs = 0;
+  run_in_process([&] {
+    auto t0 = clock_type::now();
+    for (long i = 0; i < n; ++i) {
+      long v = otp::tasks::await(otp::tasks::async([i] { return i; }));
+      if (v != i) std::fprintf(stderr, "task_async_await: %ld gave %ld\n", i, v), std::exit(1);
+    }
+    secs = seconds_since(t0);
+  });
+  emit("task_async_await", secs * 1e9 / static_cast<double>(n), "ns", "lower");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -393,6 +524,9 @@ int main(int argc, char** argv) {
   else if (workload == "start_server") start_server(sized(100'000));
   else if (workload == "idle_server_bytes") idle_server_bytes(sized(100'000));
   else if (workload == "million_servers") million_servers(sized(1'000'000));
+  else if (workload == "restart_latency") restart_latency(sized(100'000));
+  else if (workload == "registry_lookup") registry_lookup(sized(1'000'000), 16, node.scheduler_count());
+  else if (workload == "task_async_await") task_async_await(sized(1'000'000));
   else if (workload == "timer_lateness") timer_lateness(sized(100'000), size > 0 && size < 100'000 ? 300 : 1000);
   else {
     std::fprintf(stderr, "unknown workload %s\n", workload.c_str());

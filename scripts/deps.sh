@@ -2,10 +2,10 @@
 # Installs what otpcpp needs to build and test, from Debian's packages.
 # Idempotent and quiet when everything is already there. Needs root (or sudo).
 #   scripts/deps.sh          build + test dependencies
-#   scripts/deps.sh --bench  also Erlang/OTP and CAF for bench/compare
+#   scripts/deps.sh --bench  also Erlang/OTP, Elixir (Registry, Task) and CAF for bench/compare
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build libboost-context-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev python3)
-[[ "${1:-}" == "--bench" ]] && pkgs+=(erlang-nox libcaf-dev)
+[[ "${1:-}" == "--bench" ]] && pkgs+=(erlang-nox elixir libcaf-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -29,6 +29,19 @@
 %%%   start_server         gen_servers started with start_link    [100000]
 %%%   idle_server_bytes    idle gen_servers                       [100000]
 %%%   million_servers      idle gen_servers                       [1000000]
+%%%   restart_latency      worker kills, each until the restarted
+%%%                        worker answers a call                  [100000]
+%%%   registry_lookup      calls through {via, Registry, ...} to
+%%%                        random keys of 100k, from 16 clients   [1000000]
+%%%   task_async_await     Task.async + Task.await pairs          [1000000]
+%%%
+%%% registry_lookup and task_async_await use Elixir's Registry and Task
+%%% (what Elixir users run), so they need Elixir's ebin directories on the
+%%% code path: bench/compare adds -pz /usr/lib/elixir/lib/{elixir,logger}/ebin
+%%% (Debian's elixir package) to every erl it starts. Without them these two
+%%% workloads exit with the usage status (2) and show n/a. The Elixir modules
+%%% are called from Erlang ('Elixir.Registry':start_link/1, ...); the Elixir
+%%% application is not started, as none of the three needs it.
 %%%
 %%% General choices:
 %%%  * The VM runs with default flags apart from +P (room for 1M processes)
@@ -48,13 +61,17 @@
 %% Spawned through a plain M:F/A so that parked processes hold no closure.
 -export([park/0]).
 
-%% This module is also the callback module of the gen_server workloads.
+%% This module is also the callback module of the gen_server workloads, and
+%% of the supervisor of restart_latency (init/1 dispatches on its argument;
+%% no -behaviour(supervisor), since one module cannot declare both).
 -behaviour(gen_server).
 -export([init/1, handle_call/3, handle_cast/2]).
 
 -define(RING_SIZE, 503).
 -define(SPAWN_WINDOW, 1000).
 -define(TIMER_RECEIVERS, 4).
+-define(REGISTRY_KEYS, 100000).
+-define(REGISTRY_CLIENTS, 16).
 
 %%--------------------------------------------------------------------
 %% Entry point
@@ -91,7 +108,9 @@ usage() ->
     "           call_roundtrip call_from_foreign_thread cast_throughput "
     "fan_in_calls_16\n"
     "           fan_in_calls_1000 start_server idle_server_bytes "
-    "million_servers\n".
+    "million_servers\n"
+    "           restart_latency registry_lookup task_async_await "
+    "(the last two need Elixir's ebin on the code path)\n".
 
 parse_args([]) ->
     throw({usage, "missing workload name"});
@@ -141,8 +160,23 @@ workload("idle_server_bytes", Size, []) ->
     fun() -> idle_server_bytes(or_default(Size, 100000)) end;
 workload("million_servers", Size, []) ->
     fun() -> million_servers(or_default(Size, 1000000)) end;
+workload("restart_latency", Size, []) ->
+    fun() -> restart_latency(or_default(Size, 100000)) end;
+workload("registry_lookup" = Name, Size, []) ->
+    need_elixir(Name, 'Elixir.Registry'),
+    fun() -> registry_lookup(or_default(Size, 1000000), ?REGISTRY_CLIENTS) end;
+workload("task_async_await" = Name, Size, []) ->
+    need_elixir(Name, 'Elixir.Task'),
+    fun() -> task_async_await(or_default(Size, 1000000)) end;
 workload(Name, _Size, _Extra) ->
     throw({usage, "unknown workload or bad arguments: " ++ Name}).
+
+need_elixir(Name, Module) ->
+    case code:ensure_loaded(Module) of
+        {module, Module} -> ok;
+        _ -> throw({usage, Name ++ " needs Elixir: add -pz /usr/lib/elixir/lib/elixir/ebin "
+                    "(Debian package elixir)"})
+    end.
 
 or_default(default, Full) -> Full;
 or_default(N, _Full) -> N.
@@ -465,6 +499,10 @@ percentile(P, Sorted) ->
 %% far; the `get` call replies with it. The C++ programs serve the same two
 %% requests on an integer state.
 
+init({restart_sup, Bench, Intensity}) ->
+    restart_sup_init(Bench, Intensity);
+init({restart_worker, Bench}) ->
+    restart_worker_init(Bench);
 init(Count) -> {ok, Count}.
 
 handle_call(get, _From, Count) -> {reply, Count, Count}.
@@ -569,6 +607,146 @@ million_servers(N) ->
 start_idle_servers(N) ->
     start_servers(N),
     wait_until_run_queues_empty(now_ns() + 5000000000).
+
+%%--------------------------------------------------------------------
+%% restart_latency: how long a one_for_one supervisor takes to replace a
+%% killed worker.
+%%--------------------------------------------------------------------
+
+%% The supervisor (supervisor:start_link(?MODULE, {restart_sup, ...}), i.e.
+%% plain OTP supervisor) has one child: a gen_server of this module,
+%% permanent, default shutdown, started with gen_server:start_link. The
+%% worker's init/1 sends {started, self()} to the workload process before
+%% returning, so the workload process learns the replacement's pid without
+%% polling which_children. N times: T0, exit(Worker, kill), wait for
+%% {started, New}, gen_server:call(New, get) (it answers once its init has
+%% returned and it entered its loop), T1. Samples are T1 - T0 in
+%% microseconds; p50/p99 by nearest rank.
+%%
+%% Rounds: a fresh supervisor for every ?RESTARTS_PER_SUP kills (its start
+%% and stop are not timed), with an intensity of twice that in 1 s so it
+%% never trips. OTP's supervisor keeps one timestamp per restart of the
+%% current period in a list it walks on every restart; one long-lived
+%% supervisor restarting tens of thousands of times a second would make the
+%% BEAM figure grow with N (measured: p50 11 us at N = 300, 77 us at
+%% N = 10000), which says more about that list than about restarting. The
+%% C++ side runs the same rounds.
+-define(RESTARTS_PER_SUP, 100).
+
+restart_latency(N) ->
+    ok = logger:add_primary_filter(
+        drop_supervisor_reports, {fun logger_filters:domain/2, {stop, sub, [otp, sasl]}}),
+    Samples = restart_rounds(N, []),
+    ok = logger:remove_primary_filter(drop_supervisor_reports),
+    Sorted = list_to_tuple(lists:sort(Samples)),
+    info("restart_latency: ~b restarts, min ~.1f us, max ~.1f us~n",
+         [N, element(1, Sorted), element(N, Sorted)]),
+    [result("restart_latency_p50", percentile(50, Sorted), "us", lower),
+     result("restart_latency_p99", percentile(99, Sorted), "us", lower)].
+
+restart_rounds(0, Acc) ->
+    Acc;
+restart_rounds(Left, Acc) ->
+    K = min(Left, ?RESTARTS_PER_SUP),
+    {ok, Sup} = supervisor:start_link(?MODULE, {restart_sup, self(), 2 * ?RESTARTS_PER_SUP}),
+    First = receive {started, P} -> P end,
+    Acc1 = restart_loop(K, First, Acc),
+    unlink(Sup),
+    ok = gen_server:stop(Sup),
+    restart_rounds(Left - K, Acc1).
+
+restart_sup_init(Bench, Intensity) ->
+    Flags = #{strategy => one_for_one, intensity => Intensity, period => 1},
+    Child = #{id => worker,
+              start => {gen_server, start_link, [?MODULE, {restart_worker, Bench}, []]}},
+    {ok, {Flags, [Child]}}.
+
+restart_worker_init(Bench) ->
+    Bench ! {started, self()},
+    {ok, 0}.
+
+restart_loop(0, _Worker, Acc) ->
+    Acc;
+restart_loop(K, Worker, Acc) ->
+    T0 = now_ns(),
+    exit(Worker, kill),
+    New = receive {started, P} -> P end,
+    0 = gen_server:call(New, get),
+    T1 = now_ns(),
+    true = New =/= Worker,
+    restart_loop(K - 1, New, [(T1 - T0) / 1000 | Acc]).
+
+%%--------------------------------------------------------------------
+%% registry_lookup: calls to servers named through Elixir's Registry.
+%%--------------------------------------------------------------------
+
+%% Setup (not timed): 'Elixir.Registry':start_link([{keys, unique},
+%% {name, reg}, {partitions, schedulers_online}]), then 100k gen_servers of
+%% this module, server K (0..99999) started with
+%% gen_server:start_link({via, 'Elixir.Registry', {reg, K}}, ?MODULE, K, [])
+%% so that its state, which `get` returns, is its key. Then, as in
+%% fan_in_calls, 16 clients are spawned and report ready; the clock runs
+%% from `go` until the last one is done. Each client makes Total div 16
+%% calls 'Elixir.GenServer':call({via, 'Elixir.Registry', {reg, K}}, get)
+%% (i.e. Elixir's GenServer.call: Registry.whereis_name/1, then the call)
+%% to uniformly random keys (rand:uniform_s with its own exsss state) and
+%% checks the reply is K. value = calls / elapsed.
+registry_lookup(Total, Clients) ->
+    {ok, _Registry} = 'Elixir.Registry':start_link(
+        [{keys, unique}, {name, reg}, {partitions, erlang:system_info(schedulers_online)}]),
+    start_registered(?REGISTRY_KEYS),
+    PerClient = Total div Clients,
+    Parent = self(),
+    Pids = [spawn_link(fun() -> registry_client(Parent, PerClient, C) end)
+            || C <- lists:seq(1, Clients)],
+    [receive {client_ready, P} -> ok end || P <- Pids],
+    T0 = now_ns(),
+    lists:foreach(fun(P) -> P ! go end, Pids),
+    [receive {client_done, P} -> ok end || P <- Pids],
+    T1 = now_ns(),
+    [result("registry_lookup", Clients * PerClient / secs(T1 - T0), "calls/s", higher)].
+
+start_registered(0) ->
+    ok;
+start_registered(K) ->
+    Key = K - 1,
+    {ok, _} = gen_server:start_link({via, 'Elixir.Registry', {reg, Key}}, ?MODULE, Key, []),
+    start_registered(K - 1).
+
+registry_client(Parent, Calls, Seed) ->
+    Rand = rand:seed_s(exsss, {Seed, 42, 2024}),
+    Parent ! {client_ready, self()},
+    receive go -> registry_calls(Calls, Rand) end,
+    Parent ! {client_done, self()}.
+
+registry_calls(0, _Rand) ->
+    ok;
+registry_calls(K, Rand0) ->
+    {R, Rand} = rand:uniform_s(?REGISTRY_KEYS, Rand0),
+    Key = R - 1,
+    Key = 'Elixir.GenServer':call({via, 'Elixir.Registry', {reg, Key}}, get),
+    registry_calls(K - 1, Rand).
+
+%%--------------------------------------------------------------------
+%% task_async_await: Elixir's Task.async + Task.await, one pair at a time.
+%%--------------------------------------------------------------------
+
+%% N sequential 'Elixir.Task':await('Elixir.Task':async(fun() -> I end))
+%% from the workload process (await's default 5000 ms timeout); each reply
+%% must be I. Task and Task.Supervised are loaded before the clock starts
+%% (loading is not what is measured). value = elapsed / N.
+task_async_await(N) ->
+    {module, _} = code:ensure_loaded('Elixir.Task.Supervised'),
+    T0 = now_ns(),
+    task_loop(0, N),
+    T1 = now_ns(),
+    [result("task_async_await", (T1 - T0) / N, "ns", lower)].
+
+task_loop(N, N) ->
+    ok;
+task_loop(I, N) ->
+    I = 'Elixir.Task':await('Elixir.Task':async(fun() -> I end)),
+    task_loop(I + 1, N).
 
 %%--------------------------------------------------------------------
 %% Helpers

@@ -18,6 +18,7 @@
 #include "otp/process.hpp"
 #include "otp/receive.hpp"
 #include "otp/ref.hpp"
+#include "otp/registry.hpp"
 #include "otp/supervisor.hpp"
 #include "otp/sys.hpp"
 #include "otp/task.hpp"

@@ -96,6 +96,8 @@ void server_process::init() {
   } catch (exit_unwind& e) {
     if (!e.voluntary) throw;
     o = detail::outcome{detail::result_kind::stop, {}, std::move(e.reason), {}};
+  } catch (const exit_error& e) {  // an exit raised as an exception, as exit(R) above
+    o = detail::outcome{detail::result_kind::stop, {}, e.reason(), {}};
   } catch (...) {
     exit_reason r = exit_reason::from_exception(std::current_exception());
     self_->node().logger().log(log_level::error, "GenServer " + who() + " failed to start: " + r.to_string());
@@ -187,6 +189,10 @@ server_process::flow server_process::run_callback(F&& cb, const from* caller) {
   } catch (exit_unwind& e) {
     if (!e.voluntary) throw;  // killed by a signal: no terminate (§6.2)
     terminate_and_exit(std::move(e.reason));  // exit(R) in a callback: terminate(R) (§4.10)
+  } catch (const exit_error& e) {
+    // An exit raised as an exception (a failed call, Task.await's timeout):
+    // as exit(R) in Erlang, terminate(R) with the exit's own reason (§4.10).
+    terminate_and_exit(e.reason());
   } catch (...) {
     crash(exit_reason::from_exception(std::current_exception()));
   }
@@ -358,6 +364,8 @@ void server_process::terminate_and_exit(exit_reason reason, const from* reply_to
   } catch (exit_unwind& e) {
     if (!e.voluntary) throw;
     final_reason = std::move(e.reason);
+  } catch (const exit_error& e) {
+    final_reason = e.reason();
   } catch (...) {
     final_reason = exit_reason::from_exception(std::current_exception());  // §6.6
   }
