@@ -96,6 +96,18 @@ process* node_impl::create_process(std::unique_ptr<detail::body_base> body, bool
   }
   live_.fetch_add(1, std::memory_order_acq_rel);
   if (!foreign) fiber_live_.fetch_add(1, std::memory_order_acq_rel);
+  // Spawned while the node shuts down (e.g. a supervisor restarting a child
+  // it just lost): terminate_all may have scanned this shard already, so the
+  // newcomer gets its `shutdown` here — else shutdown would wait for it for
+  // ever. stopping_ is set before the scan takes the shard locks, so after
+  // our insert under the same lock one of the two always sees the other. A
+  // fresh process only queues the signal (nothing wakes it before
+  // spawn_core schedules it) and ends on its first activation.
+  if (!foreign && stopping()) {
+    auto* s = new signal_node(mail_kind::terminate);
+    s->reason = exit_reason::shutdown();
+    if (!p->deliver(s)) delete s;
+  }
   return p;
 }
 
