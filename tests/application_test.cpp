@@ -14,6 +14,7 @@
 
 #include "otp/application.hpp"
 #include "otp/supervisor.hpp"
+#include "support/supervision.hpp"
 #include "support/test_node.hpp"
 
 using namespace otp_test;
@@ -24,18 +25,6 @@ namespace sup = otp::supervisor;
 namespace {
 
 /// Events recorded by the workers, in the order they happen.
-struct event_log {
-  std::mutex mu;
-  std::vector<std::string> events;
-  void add(std::string e) {
-    std::lock_guard lk(mu);
-    events.push_back(std::move(e));
-  }
-  std::vector<std::string> take() {
-    std::lock_guard lk(mu);
-    return std::exchange(events, {});
-  }
-};
 event_log& log_of() {
   static event_log l;
   return l;
