@@ -94,6 +94,8 @@ void finish(controller& c, const std::shared_ptr<app_rec>& app, exit_reason why)
   if (app->s.on_stop) {
     try {
       app->s.on_stop();
+    } catch (internal::exit_unwind&) {
+      throw;  // the master itself is exiting
     } catch (...) {
       log().log(log_level::error, fmt::format("application {}: stop callback failed: {}", app->s.name,
                                               exit_reason::from_exception(std::current_exception()).to_string()));
@@ -118,6 +120,8 @@ void master_main(std::shared_ptr<controller> c, std::shared_ptr<app_rec> app, pi
     r = app->s.start(cfg);
   } catch (const exit_error& e) {
     r = child_start::error(e.reason());
+  } catch (internal::exit_unwind&) {
+    throw;  // the master itself is exiting
   } catch (...) {
     r = child_start::error(exit_reason::from_exception(std::current_exception()));
   }

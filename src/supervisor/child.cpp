@@ -31,6 +31,11 @@ child_start start_child_process(const child_spec& spec, const std::any& extra) {
     return spec.start(extra);
   } catch (const exit_error& e) {
     return child_start::error(e.reason());
+  } catch (exit_unwind&) {
+    // The supervisor itself is exiting (an exit signal arrived while it
+    // waited for the child's ack): that must end it, not pass for the
+    // child's start error — swallowing it let a killed supervisor live on.
+    throw;
   } catch (...) {
     return child_start::error(exit_reason::from_exception(std::current_exception()));
   }
