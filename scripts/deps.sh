@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what otpcpp needs to build and test, from Debian's packages.
 # Idempotent and quiet when everything is already there. Needs root (or sudo).
-#   scripts/deps.sh          build + test dependencies
-#   scripts/deps.sh --bench  also Erlang/OTP, Elixir (Registry, Task) and CAF for bench/compare
+#   scripts/deps.sh          build + test dependencies (Erlang/OTP and Elixir too:
+#                            the distribution tests and the demo talk to real BEAM nodes)
+#   scripts/deps.sh --bench  also CAF for bench/compare
+#   scripts/deps.sh --fuzz   also clang and libFuzzer (scripts/fuzz.sh)
 set -euo pipefail
-pkgs=(build-essential cmake ninja-build libboost-context-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev python3)
-[[ "${1:-}" == "--bench" ]] && pkgs+=(erlang-nox elixir libcaf-dev)
+pkgs=(build-essential cmake ninja-build libboost-context-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libasio-dev zlib1g-dev libssl-dev python3 erlang-nox elixir)
+[[ "${1:-}" == "--bench" ]] && pkgs+=(libcaf-dev)
+[[ "${1:-}" == "--fuzz" ]] && pkgs+=(clang-14 libclang-rt-14-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

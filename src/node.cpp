@@ -9,13 +9,17 @@
 //  2. wait until every fiber process has exited (the schedulers keep running
 //     until then);
 //  3. the calling thread's own pseudo-process finishes;
-//  4. timers, watchdog, blocking pool and schedulers stop; each scheduler
+//  4. the I/O reactor releases its sockets and its thread is joined (no
+//     process is left to wait for I/O);
+//  5. timers, watchdog, blocking pool and schedulers stop; each scheduler
 //     ends its pooled fibers, returns to its own stack and is joined.
 
 #include <atomic>
 #include <chrono>
 #include <thread>
 
+#include "dist/dist_node.hpp"
+#include "net/reactor.hpp"
 #include "node_impl.hpp"
 #include "otp/node.hpp"
 #include "runtime/context.hpp"
@@ -67,7 +71,8 @@ node_impl::node_impl(node& owner, node_options opts)
     : owner_(owner),
       opts_(opts),
       generation_(g_node_generation.fetch_add(1, std::memory_order_relaxed)),
-      timers_(*this, opts.manual_clock) {
+      timers_(*this, opts.manual_clock),
+      reactor_(std::make_unique<internal::reactor>(logger_)) {
   if (opts_.schedulers == 0) opts_.schedulers = std::max(1u, std::thread::hardware_concurrency());
   if (opts_.message_budget == 0) opts_.message_budget = 1;
   logger_.set_level(opts_.level);
@@ -75,6 +80,14 @@ node_impl::node_impl(node& owner, node_options opts)
 }
 
 node_impl::~node_impl() { shutdown(); }
+
+dist_node& node_impl::dist() {
+  std::call_once(dist_once_, [this] {
+    dist_ = std::make_unique<dist_node>(*this);
+    dist_made_.store(true, std::memory_order_release);
+  });
+  return *dist_;
+}
 
 void node_impl::start() {
   for (auto& s : scheds_) s->start();
@@ -326,6 +339,8 @@ void node_impl::shutdown() {
     sh.for_each([&](process* p) { foreign.push_back(p->self_pid()); });
   }
   for (const pid& p : foreign) static_cast<process*>(p.get())->force_finish(exit_reason::shutdown());
+  if (dist_made_.load(std::memory_order_acquire)) dist_->stop();  // connections close after the processes (their links and monitors fired)
+  reactor_->stop();
   timers_.stop();
   {
     std::lock_guard lk(watchdog_mu_);

@@ -22,6 +22,9 @@
 
 namespace otp::internal {
 
+class reactor;
+class dist_node;
+
 class node_impl {
  public:
   node_impl(node& owner, node_options opts);
@@ -68,6 +71,13 @@ class node_impl {
   void run_blocking_job(std::function<void()> job);
 
   std::size_t pending_timers() const { return timers_.pending(); }
+
+  /// The I/O reactor (net/reactor.hpp): its thread starts on first use and
+  /// stops at shutdown, after every process has been terminated.
+  internal::reactor& reactor() noexcept { return *reactor_; }
+  /// The distribution state (dist/dist_node.hpp), created on first use;
+  /// distribution itself starts with otp::dist::start.
+  dist_node& dist();
 
   // ---- ordered stop ----
   /// Runs `hook` when shutdown begins, before any process is terminated,
@@ -120,6 +130,11 @@ class node_impl {
 
   std::mutex hooks_mu_;
   std::vector<std::function<void()>> shutdown_hooks_;
+
+  std::unique_ptr<internal::reactor> reactor_;
+  std::once_flag dist_once_;
+  std::atomic<bool> dist_made_{false};
+  std::unique_ptr<dist_node> dist_;  // after reactor_: destroyed first (it owns sockets of the reactor)
 
   // watchdog
   std::mutex watchdog_mu_;

@@ -11,6 +11,7 @@
 #include "otp/message.hpp"
 #include "otp/pid.hpp"
 #include "otp/ref.hpp"
+#include "dist/dist_node.hpp"
 #include "process/process.hpp"
 
 namespace otp {
@@ -33,7 +34,11 @@ std::string quote(std::string_view s) {
 }
 }  // namespace detail
 
-std::string pid::to_string() const { return "<0." + std::to_string(serial()) + ".0>"; }
+std::string pid::to_string() const {
+  auto* p = static_cast<internal::process*>(p_);
+  if (p && p->remote) return internal::remote_pid_text(*p->remote);
+  return "<0." + std::to_string(serial()) + ".0>";
+}
 
 std::string ref::to_string() const { return "#Ref<0." + std::to_string(id_) + ">"; }
 
@@ -72,6 +77,10 @@ exit_reason exit_reason::from_exception(const std::exception_ptr& e) {
   } catch (...) {
   }
   return exit_reason(kind::exception, std::make_shared<const payload>(payload{std::move(type), std::move(what), {}}));
+}
+
+exit_reason exit_reason::exception(std::string type_name, std::string what) {
+  return exit_reason(kind::exception, std::make_shared<const payload>(payload{std::move(type_name), std::move(what), {}}));
 }
 
 exit_reason exit_reason::wrap(exit_reason inner, std::string where) {

@@ -61,6 +61,9 @@
 %% Spawned through a plain M:F/A so that parked processes hold no closure.
 -export([park/0]).
 
+%% Shared with dist_workloads.erl (the distribution workloads).
+-export([isolated/1, emit/1]).
+
 %% This module is also the callback module of the gen_server workloads, and
 %% of the supervisor of restart_latency (init/1 dispatches on its argument;
 %% no -behaviour(supervisor), since one module cannot declare both).

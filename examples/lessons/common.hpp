@@ -28,6 +28,11 @@ struct ok_t {
   friend bool operator==(ok_t, ok_t) = default;
 };
 inline constexpr ok_t ok{};
+/// On the wire (another node) `ok_t` is the atom `:ok`.
+inline otp::term to_term(ok_t) { return otp::term(otp::atom("ok")); }
+inline void from_term(const otp::term& t, ok_t&) {
+  if (!t.is_atom("ok")) throw otp::bad_term("expected :ok, got " + t.to_string());
+}
 
 /// Where a server's `IO.puts` goes. Called from the server's process, so it
 /// must be thread-safe; the default writes a line to stdout.

@@ -30,6 +30,8 @@ struct server {
   struct get_count_req {  // :get_count
     using reply = int;
   };
+  /// What a BEAM client's terms may be (otp/dist.hpp): `{:increment, n}`, `:get_count`.
+  using accepts = otp::types<increment_msg, get_count_req>;
 
   otp::init_result<state> init(int initial_count) { return otp::ok(initial_count); }
   otp::cast_result handle_cast(increment_msg m, state& count) {
@@ -38,6 +40,10 @@ struct server {
   }
   otp::call_result<int> handle_call(get_count_req, const otp::from&, state& count) { return otp::reply(count); }
 };
+
+// The messages as Elixir writes them, for calls from other nodes.
+OTP_TERM_TUPLE(server::increment_msg, "increment", amount)
+OTP_TERM_TUPLE(server::get_count_req, "get_count")
 
 // --- Client API (runs in the caller's process)
 inline otp::start_result<server> start_link(int initial_count = 0) {

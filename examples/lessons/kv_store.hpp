@@ -36,6 +36,9 @@ struct server {
   struct delete_msg {  // {:delete, key}
     std::string key;
   };
+  /// What a BEAM client's terms may be (otp/dist.hpp): `{:put, k, v}`,
+  /// `{:get, k}`, `:keys`, `{:delete, k}` with binary (string) keys and values.
+  using accepts = otp::types<put_req, get_req, keys_req, delete_msg>;
 
   otp::init_result<state> init(state initial_state) { return otp::ok(std::move(initial_state)); }
 
@@ -57,6 +60,12 @@ struct server {
     return otp::noreply();
   }
 };
+
+// The messages as Elixir writes them, for calls from other nodes.
+OTP_TERM_TUPLE(server::put_req, "put", key, value)
+OTP_TERM_TUPLE(server::get_req, "get", key)
+OTP_TERM_TUPLE(server::keys_req, "keys")
+OTP_TERM_TUPLE(server::delete_msg, "delete", key)
 
 using ref = otp::server_ref<server>;
 

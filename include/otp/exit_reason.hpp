@@ -37,6 +37,8 @@ class exit_reason {
   static exit_reason other(std::string text);
   /// The reason for an exception: its dynamic type name and `what()`.
   static exit_reason from_exception(const std::exception_ptr& e);
+  /// An exception reason given by its parts (as received from another node).
+  static exit_reason exception(std::string type_name, std::string what);
   /// `timeout` (a call, start or stop that did not finish in time).
   static exit_reason timeout() { return other("timeout"); }
   /// `{inner, where}`: e.g. wrap(timeout(), "{gen_server,call,[<0.5.0>,get,5000]}").

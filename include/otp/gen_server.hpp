@@ -313,6 +313,12 @@ template <class R>
 struct reply_of<R> {
   using type = typename R::reply;
 };
+/// A term request (to a BEAM process, or to a server that takes terms)
+/// gets a term reply.
+template <>
+struct reply_of<term> {
+  using type = term;
+};
 template <class R>
 using reply_type_t = typename reply_of<std::remove_cvref_t<R>>::type;
 
@@ -540,9 +546,31 @@ class server_impl final : public server_base {
   const std::type_info& state_type() const noexcept override { return typeid(state_value); }
 
  private:
+  /// Runs `f<T>` for the first accepted type T that `m` holds. A term (from
+  /// another node) is first decoded into each accepted type with a codec,
+  /// in order, until one is taken: so a BEAM client's `{:put, "k", 1}`
+  /// reaches `handle_call(put)`.
   template <class... T, class F>
-  static bool match_accepted(const message& m, types<T...>, F&& f) {
-    return ((m.is<T>() && f.template operator()<T>()) || ...);
+  static bool match_accepted(message& m, types<T...>, F&& f) {
+    if (((m.is<T>() && f.template operator()<T>()) || ...)) return true;
+    if (!m.is<term>()) return false;
+    const term t = m.get<term>();
+    if (((decode_into<T>(m, t) && f.template operator()<T>()) || ...)) return true;
+    m = message(t);
+    return false;
+  }
+  template <class T>
+  static bool decode_into(message& m, const term& t) {
+    if constexpr (std::is_same_v<T, term> || !term_decodable<T>) {
+      return false;
+    } else {
+      try {
+        m = message(from_term<T>(t));
+        return true;
+      } catch (const bad_term&) {
+        return false;
+      }
+    }
   }
   template <class... T>
   static constexpr bool any_accepted_continue(types<T...>) {
@@ -598,6 +626,9 @@ class target {
   target(const char* local) : name_(local) {}               // NOLINT
   target(std::string local) : name_(std::move(local)) {}    // NOLINT
   target(std::string_view local) : name_(local) {}          // NOLINT
+  /// `{name, node}`: whatever is registered as `name` on `node` (another
+  /// node of the cluster, see otp/dist.hpp; or this one).
+  target(std::string_view name, std::string_view node);
   std::optional<pid> resolve() const;
   std::string to_string() const;
   /// The pid if the target is one (no copy), else null.
@@ -869,8 +900,20 @@ reply_type_t<R> take_reply(call_outcome&& o) {
   if constexpr (std::is_same_v<T, message>) {
     return std::move(o.reply);
   } else {
-    if (!o.reply.template is<T>()) bad_reply_type(o.reply, typeid(T));
-    return std::move(o.reply.template get<T>());
+    if (o.reply.template is<T>()) return std::move(o.reply.template get<T>());
+    // Across the wire the reply is a term: decode it into the reply type
+    // (or, for a term request answered with a typed value, encode that).
+    if constexpr (std::is_same_v<T, term>) {
+      if (o.reply.can_encode()) return o.reply.to_term();
+    } else if constexpr (term_decodable<T>) {
+      if (const term* t = o.reply.template get_if<term>()) {
+        try {
+          return from_term<T>(*t);
+        } catch (const bad_term&) {
+        }
+      }
+    }
+    bad_reply_type(o.reply, typeid(T));
   }
 }
 }  // namespace detail

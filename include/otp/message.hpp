@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "otp/describe.hpp"
+#include "otp/term_codec.hpp"
 
 namespace otp {
 
@@ -22,6 +23,7 @@ struct message_vtable {
   void (*move)(void* dst, void* src) noexcept;  ///< move-construct dst from src, destroy src
   std::string (*describe)(const void* storage);  ///< otp::describe of the value
   const std::type_info& type;
+  term (*to_term)(const void* storage);  ///< the value as a term (null: the type has no codec)
 };
 
 inline constexpr std::size_t message_inline_size = 48;
@@ -50,9 +52,14 @@ struct message_ops {
     }
   }
   static std::string describe(const void* s) { return otp::describe(*ptr(const_cast<void*>(s))); }
+  static term encode(const void* s) { return otp::to_term(*ptr(const_cast<void*>(s))); }
+  static constexpr auto encoder() noexcept {
+    if constexpr (term_encodable<T>) return &encode;
+    else return static_cast<term (*)(const void*)>(nullptr);
+  }
   // One vtable per type: its address is the type's identity (inline variable,
   // so unique across translation units).
-  static inline const message_vtable vtable{&destroy, &move, &describe, typeid(T)};
+  static inline const message_vtable vtable{&destroy, &move, &describe, typeid(T), encoder()};
 };
 
 }  // namespace detail
@@ -106,6 +113,11 @@ class message {
   const std::type_info& type() const noexcept { return vt_ ? vt_->type : typeid(void); }
   /// The held value as text (otp::describe), for logs and crash reports.
   std::string describe() const { return vt_ ? vt_->describe(buf_) : "<empty>"; }
+  /// True if the held value can travel to another node (its type has a
+  /// term codec, otp/term_codec.hpp).
+  bool can_encode() const noexcept { return vt_ && vt_->to_term; }
+  /// The held value as a term; check can_encode() first.
+  term to_term() const { return vt_->to_term(buf_); }
 
   void reset() noexcept {
     if (vt_) vt_->destroy(buf_);

@@ -8,6 +8,7 @@
 
 #include "gen_server/server.hpp"
 #include "node_impl.hpp"
+#include "otp/dist.hpp"
 #include "otp/logger.hpp"
 #include "otp/sys.hpp"
 #include "runtime/context.hpp"
@@ -68,6 +69,8 @@ std::optional<pid> server_name::whereis() const {
 std::string server_name::to_string() const { return registry_ ? registry_->describe(key_) : key_; }
 
 namespace detail {
+
+target::target(std::string_view name, std::string_view node) : pid_(dist::whereis_remote(name, node)) {}
 
 std::optional<pid> target::resolve() const {
   if (pid_) return pid_;

@@ -41,6 +41,7 @@ process::process(node_impl& node, std::unique_ptr<detail::body_base> body, bool 
 }
 
 process::~process() {
+  if (remote || exported) release_dist_ids(this);
   if (extras_)
     for (signal_node* s : extras_->info_requests) delete s;
   delete reply_;
@@ -49,6 +50,13 @@ process::~process() {
 // ---------------------------------------------------------------- delivery
 
 bool process::deliver(mail_node* n) {
+  if (remote) [[unlikely]] {
+    // A process of another node: process_info answers as for a dead one;
+    // everything else travels.
+    if (n->kind == mail_kind::info_request) answer_dead(n, exit_reason::noproc());
+    else forward_to_remote(*this, n);
+    return true;
+  }
   switch (inbox_.push(n)) {
     case inbox::push_result::ok:
       return true;

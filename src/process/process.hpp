@@ -31,6 +31,9 @@ namespace otp::internal {
 class fiber;
 class node_impl;
 class scheduler;
+struct remote_target;
+void forward_to_remote(process& proxy, mail_node* n);
+void release_dist_ids(process* p) noexcept;  // from ~process, for a proxy or an exported process
 
 /// Thrown through a process's own stack to unwind it when it must exit
 /// (exit/1, an untrappable or unhandled exit signal, node shutdown). Not a
@@ -235,6 +238,12 @@ class process final : public detail::process_base {
   /// process exit without taking that mutex (see node_impl::register_name).
   std::string registered_name;
   std::atomic<bool> named{false};
+  /// Distribution (dist/dist_node.hpp): set for a proxy, the stand-in of a
+  /// process or name on another node, whose mail is forwarded to it; and
+  /// `exported` once this pid has been sent to another node (it is then in
+  /// the table that maps wire pids back). Both under the dist id mutex.
+  remote_target* remote = nullptr;
+  bool exported = false;
   /// Links in the node's process table shard (guarded by its mutex).
   process* table_prev = nullptr;
   process* table_next = nullptr;
