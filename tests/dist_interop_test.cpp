@@ -270,8 +270,9 @@ TEST_F(interop, links_propagate_exits_both_ways_and_unlink_stops_them) {
   otp::send(a, otp_test::go{});
   EXPECT_EQ(ex("Repl.exit_from(c)"), ":cpp_bye");
   const otp::pid b = linked(true, exit_reason::other("unseen"));
+  const otp::ref bm = otp::monitor(b);
   otp::send(b, otp_test::go{});
-  EXPECT_EQ(otp_test::wait_dead(b), exit_reason::other("unseen"));
+  EXPECT_EQ(otp_test::await_down(bm).reason, exit_reason::other("unseen"));
   sync_ex(ex_name());
   EXPECT_EQ(ex("Repl.flush()"), "[]");
   // An exit signal (exit/2) to an Elixir process, and from one.
@@ -388,10 +389,13 @@ TEST_F(interop_wrong_cookie, connections_are_refused_both_ways_and_nothing_is_de
   auto r = gs::try_call(ex_echo(), ds::twice{1});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().inner().to_string(), "{nodedown," + atom(ex_name()).to_string() + "}");
-  otp::send(otp::dist::whereis_remote("echo", ex_name()), ds::note{1});
-  gs::cast(ex_echo(), ds::note{2});
   EXPECT_EQ(ex("Node.connect(c)"), "false");
   EXPECT_EQ(ex("send({:inbox, c}, :hello); GenServer.cast({:echo, c}, {:note, 3}); Node.ping(c)"), ":pang");
+  // (After Elixir's attempts: two failing attempts at once would be a lost
+  // simultaneous connect, which waits for the winner for connect_timeout.)
+  otp::send(otp::dist::whereis_remote("echo", ex_name()), ds::note{1});
+  gs::cast(ex_echo(), ds::note{2});
+  EXPECT_FALSE(otp::dist::connect(ex_name()));  // waits for the attempt of the send and cast
   EXPECT_EQ(ex("{GenServer.call(:echo, :log), c in Node.list(:hidden), Repl.flush()}"), "{[], false, []}");
   EXPECT_TRUE(gs::call(server_, ds::log{}).empty());
   EXPECT_TRUE(otp_test::mailbox_empty());
@@ -401,21 +405,19 @@ TEST_F(interop_wrong_cookie, connections_are_refused_both_ways_and_nothing_is_de
 // ------------------------------------------------------------ volume
 
 TEST_F(interop, a_64_mb_binary_crosses_intact_both_ways) {
+  const std::size_t mb = otp_test::scaled(64);  // sanitizer builds scale it down
   // Elixir -> C++: our server digests it.
-  EXPECT_EQ(ex("big = :binary.copy(:binary.list_to_bin(Enum.to_list(0..255)), 262144); "
-               "GenServer.call({:echo, c}, {:digest, big}, 60000) == {byte_size(big), :erlang.crc32(big)}"),
+  EXPECT_EQ(ex("big = :binary.copy(:binary.list_to_bin(Enum.to_list(0..255)), " + std::to_string(mb * 4096) +
+               "); GenServer.call({:echo, c}, {:digest, big}, 60000) == {byte_size(big), :erlang.crc32(big)}"),
             "true");
   ex("big = nil; :erlang.garbage_collect(); :ok");
-  // C++ -> Elixir: echoed back, and digested there.
-  std::string big(std::size_t{64} << 20, '\0');
+  // C++ -> Elixir -> C++: the Elixir echo sends it back.
+  std::string big(mb << 20, '\0');
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 7919) >> 5);
   const term back = gs::call(ex_echo(), ds::echo{term::binary(big)}, 60s);
   ASSERT_TRUE(back.is_binary());
   EXPECT_EQ(back.size(), big.size());
   EXPECT_TRUE(back.as_binary() == big);
-  const auto [size, crc] = gs::call(ex_echo(), ds::digest{big}, 60s);
-  EXPECT_EQ(size, big.size());
-  EXPECT_EQ(crc, ds::crc32(big));
 }
 
 TEST_F(interop, a_thousand_concurrent_callers_each_get_their_own_reply) {

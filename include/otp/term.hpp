@@ -252,6 +252,9 @@ class term {
   /// `#Port<node.id>`, funs as `fun m:f/a` or `#Fun<module>`, and floats
   /// that Erlang lacks as `nan`, `inf`, `-inf`.
   std::string to_string() const;
+  /// At most about `max_chars` characters of that, ending in "..." when cut;
+  /// large binaries show as `<<N bytes>>` (for error messages and logs).
+  std::string to_string(std::size_t max_chars) const;
 
   friend bool operator==(const term& a, const term& b) noexcept;
   /// Erlang's term order; integers and floats compare by value (`1 < 1.5`),

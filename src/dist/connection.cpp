@@ -232,6 +232,7 @@ void connection::set_up() {
     {
       std::lock_guard lk(self->out_mu_);
       self->state_.store(state::up, std::memory_order_release);
+      self->write_scheduled_ = true;  // the write_more below flushes the queue first
       self->setup_cv_.notify_all();
     }
     self->tick_timer_ = std::make_unique<asio::steady_timer>(self->dist_.node().reactor().context());
@@ -288,13 +289,13 @@ void connection::close(std::string why) {
 
 void connection::close_socket() noexcept {
   asio::error_code ec;
+  std::lock_guard lk(out_mu_);  // no sender is inside its inline write (push_packet)
   if (socket_) socket_->close(ec);
 }
 
 void connection::release_io() noexcept {
-  asio::error_code ec;
   if (tick_timer_) tick_timer_->cancel();
-  if (socket_) socket_->close(ec);
+  close_socket();
   tick_timer_.reset();
   socket_.reset();
 }
@@ -357,9 +358,24 @@ void connection::push_packet(std::string packet) {
     if (successor_) {
       next = successor_;
     } else {
-      if (state_.load(std::memory_order_relaxed) == state::down) return;
+      const state st = state_.load(std::memory_order_relaxed);
+      if (st == state::down) return;
+      // Nobody is writing and nothing waits: write now from the sender's
+      // thread, as the BEAM writes from the sending scheduler (a hop to the
+      // reactor thread costs a wake-up and a context switch per message).
+      // Only what the kernel does not take at once goes to the reactor.
+      // Under out_mu_, and go_down takes out_mu_ before it closes the socket.
+      if (st == state::up && !write_scheduled_ && out_.empty()) {
+        const ssize_t n = ::send(fd_.load(std::memory_order_relaxed), packet.data(), packet.size(),
+                                 MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n == static_cast<ssize_t>(packet.size())) {
+          sent_.fetch_add(1, std::memory_order_relaxed);
+          return;
+        }
+        if (n > 0) packet.erase(0, static_cast<std::size_t>(n));  // the reactor writes the rest (or sees the error)
+      }
       out_.push_back(std::move(packet));
-      if (state_.load(std::memory_order_relaxed) != state::up || write_scheduled_) return;
+      if (st != state::up || write_scheduled_) return;
       write_scheduled_ = true;
     }
   }

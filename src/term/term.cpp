@@ -962,10 +962,13 @@ struct term::printing {
     }
   }
 
-  static std::string run(const term& root) {
+  /// Prints `root`; past `limit` characters it stops early (what it gives
+  /// back may then be cut anywhere) and large binaries print as their size:
+  /// error messages name the term without printing megabytes.
+  static std::string run(const term& root, std::size_t limit = std::string::npos) {
     std::string out;
     std::vector<piece> todo{{&root, {}}};
-    while (!todo.empty()) {
+    while (!todo.empty() && out.size() <= limit) {
       piece p = todo.back();
       todo.pop_back();
       if (!p.t) {
@@ -1010,7 +1013,11 @@ struct term::printing {
           }
           break;
         }
-        default: scalar(out, t);
+        default:
+          if (limit != std::string::npos && t.is_bitstring() && t.size() > limit)
+            out += "<<" + std::to_string(t.size()) + " bytes>>";
+          else
+            scalar(out, t);
       }
     }
     return out;
@@ -1019,15 +1026,18 @@ struct term::printing {
 
 std::string term::to_string() const { return printing::run(*this); }
 
+std::string term::to_string(std::size_t max_chars) const {
+  std::string s = printing::run(*this, max_chars);
+  if (s.size() > max_chars) s.resize(max_chars), s += "...";
+  return s;
+}
+
 std::string to_string(const term& t) { return t.to_string(); }
 
 namespace internal {
 
 std::string describe(const term& t) {
-  constexpr std::size_t limit = 200;
-  std::string s = t.to_string();
-  if (s.size() > limit) s.resize(limit), s += "...";
-  return s;
+  return t.to_string(200);
 }
 
 }  // namespace internal
