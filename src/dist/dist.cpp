@@ -11,10 +11,11 @@
 #include "otp/term_codec.hpp"
 
 namespace otp::dist {
-internal::dist_node& here_for_codec() { return internal::dist_of(internal::current_node()); }
-namespace {
-
+/// The distribution state of the caller's node (also used by the pid and
+/// ref codecs below).
 internal::dist_node& here() { return internal::dist_of(internal::current_node()); }
+
+namespace {
 
 /// The connection to `node`, waiting for its setup; null if it fails.
 std::shared_ptr<internal::connection> connected(std::string_view node, std::chrono::milliseconds timeout) {
@@ -85,11 +86,11 @@ term rpc_call(std::string_view node, std::string_view module, std::string_view f
 
 namespace otp {
 
-term term_codec<pid>::to_term(const pid& p) { return term(dist::here_for_codec().pid_to_term(p)); }
-pid term_codec<pid>::from_term(const term& t) { return dist::here_for_codec().pid_from_term(t.as_pid()); }
-term term_codec<ref>::to_term(const ref& r) { return term(dist::here_for_codec().ref_to_term(r)); }
+term term_codec<pid>::to_term(const pid& p) { return term(dist::here().pid_to_term(p)); }
+pid term_codec<pid>::from_term(const term& t) { return dist::here().pid_from_term(t.as_pid()); }
+term term_codec<ref>::to_term(const ref& r) { return term(dist::here().ref_to_term(r)); }
 ref term_codec<ref>::from_term(const term& t) {
-  auto r = dist::here_for_codec().ref_from_term(t.as_ref());
+  auto r = dist::here().ref_from_term(t.as_ref());
   if (!r) throw bad_term("a reference made by another node cannot become an otp::ref (use otp::term_ref): " + t.to_string());
   return *r;
 }

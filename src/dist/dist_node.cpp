@@ -132,8 +132,7 @@ void dist_node::start(const dist::options& o) {
 
   asio::io_context& io = node_.reactor().context();
   auto acc = std::make_unique<asio::ip::tcp::acceptor>(io);
-  const auto addr = asio::ip::make_address(opts_.longnames ? "0.0.0.0" : "0.0.0.0");
-  asio::ip::tcp::endpoint ep(addr, opts_.port);
+  asio::ip::tcp::endpoint ep(asio::ip::address_v4::any(), opts_.port);
   acc->open(ep.protocol());
   acc->set_option(asio::socket_base::reuse_address(true));
   acc->bind(ep);
