@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -269,6 +270,43 @@ class term {
 
  private:
   struct box;  // shared immutable storage for everything that is not a scalar
+  struct box_count {
+    mutable std::atomic<std::uint32_t> refs{1};
+  };
+  /// Owns one reference to a box. Not std::shared_ptr: destroying a deep term
+  /// takes over each child whose count it drops to zero, and touching that
+  /// child's contents is only safe after the acquire of that final decrement
+  /// (shared_ptr::use_count() is a relaxed load: ThreadSanitizer caught the
+  /// race when two threads released a shared subterm).
+  class box_ptr {
+   public:
+    box_ptr() noexcept = default;
+    explicit box_ptr(box_count* adopted) noexcept : p_(adopted) {}
+    box_ptr(const box_ptr& o) noexcept : p_(o.p_) {
+      if (p_) p_->refs.fetch_add(1, std::memory_order_relaxed);  // a new owner needs no ordering
+    }
+    box_ptr(box_ptr&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    box_ptr& operator=(box_ptr o) noexcept {
+      std::swap(p_, o.p_);
+      return *this;
+    }
+    ~box_ptr() { release(std::exchange(p_, nullptr)); }
+    explicit operator bool() const noexcept { return p_ != nullptr; }
+    friend bool operator==(const box_ptr&, const box_ptr&) noexcept = default;
+    inline const box* operator->() const noexcept;  // defined where box is complete (term.cpp)
+    /// Gives up the reference without releasing it.
+    box_count* detach() noexcept { return std::exchange(p_, nullptr); }
+    /// Drops one reference; the last one destroys the box (and, without
+    /// recursion, every descendant it held the last reference to).
+    static void release(box_count* b) noexcept {
+      // acq_rel: our reads of the box happen-before whoever frees it.
+      if (b && b->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy(b);
+    }
+
+   private:
+    static void destroy(box_count* last) noexcept;
+    box_count* p_ = nullptr;
+  };
   struct comparison;
   struct hashing;
   struct printing;
@@ -283,7 +321,7 @@ class term {
     double f_;
     std::uint32_t atom_;
   };
-  std::shared_ptr<const box> box_;
+  box_ptr box_;
 };
 
 std::string to_string(const term& t);

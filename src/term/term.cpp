@@ -178,7 +178,7 @@ std::strong_ordering operator<=>(atom a, atom b) noexcept {
 
 // ================================================================ storage
 
-struct term::box {
+struct term::box : box_count {
   using bignum = internal::bignum_data;
   struct sequence {  // a tuple, or a non-empty list (whose tail is never a non-empty list)
     term_list elements;
@@ -193,36 +193,44 @@ struct term::box {
   explicit box(data_type d) : data(std::move(d)) {}
   box(const box&) = delete;
   box& operator=(const box&) = delete;
-  ~box();
+  ~box() = default;
+
+  static box_ptr make(data_type d) { return box_ptr(new box(std::move(d))); }
+
+  /// Calls f(term&) for every term this box holds.
+  template <class F>
+  void for_each_child(F&& f) {
+    if (auto* s = std::get_if<sequence>(&data)) {
+      for (term& e : s->elements) f(e);
+      f(s->tail);
+    } else if (auto* m = std::get_if<map_data>(&data)) {
+      for (auto& [k, v] : m->entries) {
+        f(k);
+        f(v);
+      }
+    }
+  }
 
   data_type data;
 };
 
-// Destroying a deeply nested term must not recurse: children that only we
-// own are detached onto a work list, and each is emptied the same way before
-// it is released.
-term::box::~box() {
-  std::vector<std::shared_ptr<const box>> pending;
-  auto detach_children = [&pending](box& b) {
-    auto take = [&pending](term& t) {
-      if (t.box_ && t.box_.use_count() == 1) pending.push_back(std::move(t.box_));
-    };
-    if (auto* s = std::get_if<sequence>(&b.data)) {
-      for (term& e : s->elements) take(e);
-      take(s->tail);
-    } else if (auto* m = std::get_if<map_data>(&b.data)) {
-      for (auto& [k, v] : m->entries) {
-        take(k);
-        take(v);
-      }
-    }
-  };
-  detach_children(*this);
-  while (!pending.empty()) {
-    std::shared_ptr<const box> b = std::move(pending.back());
+inline const term::box* term::box_ptr::operator->() const noexcept { return static_cast<const box*>(p_); }
+
+// Destroying a deeply nested term must not recurse: each child whose last
+// reference we drop is detached onto a work list (our acq_rel decrement made
+// it ours alone) and emptied the same way before it is freed.
+void term::box_ptr::destroy(box_count* last) noexcept {
+  std::vector<box*> pending;
+  box* b = static_cast<box*>(last);
+  for (;;) {
+    b->for_each_child([&pending](term& t) {
+      box_count* child = t.box_.detach();
+      if (child && child->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) pending.push_back(static_cast<box*>(child));
+    });
+    delete b;
+    if (pending.empty()) return;
+    b = pending.back();
     pending.pop_back();
-    // We hold the only reference, and every box is created non-const.
-    detach_children(const_cast<box&>(*b));
   }
 }
 
@@ -231,13 +239,13 @@ term::box::~box() {
 term::term(std::int64_t v) noexcept : type_(type::integer), i_(v) {}
 term::term(double v) noexcept : type_(type::float_), f_(v) {}
 term::term(atom a) noexcept : type_(type::atom), atom_(a.index()) {}
-term::term(term_pid p) : type_(type::pid), box_(std::make_shared<box>(std::move(p))) {}
-term::term(term_port p) : type_(type::port), box_(std::make_shared<box>(std::move(p))) {}
-term::term(term_ref r) : type_(type::reference), box_(std::make_shared<box>(std::move(r))) {
+term::term(term_pid p) : type_(type::pid), box_(box::make(std::move(p))) {}
+term::term(term_port p) : type_(type::port), box_(box::make(std::move(p))) {}
+term::term(term_ref r) : type_(type::reference), box_(box::make(std::move(r))) {
   const auto& words = std::get<term_ref>(box_->data).words;
   if (words.empty() || words.size() > 5) throw bad_term("otp::term: a reference has 1 to 5 words");
 }
-term::term(term_fun f) : type_(type::fun), box_(std::make_shared<box>(std::move(f))) {}
+term::term(term_fun f) : type_(type::fun), box_(box::make(std::move(f))) {}
 
 term term::from_uint64(std::uint64_t v) {
   if (v <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return term(static_cast<std::int64_t>(v));
@@ -257,7 +265,7 @@ term term::big(bool negative, std::vector<std::uint8_t> magnitude_le) {
   }
   term t;
   t.type_ = type::bignum;
-  t.box_ = std::make_shared<box>(box::bignum{negative, std::move(magnitude_le)});
+  t.box_ = box::make(box::bignum{negative, std::move(magnitude_le)});
   return t;
 }
 
@@ -269,7 +277,7 @@ term term::boolean(bool b) {
 term term::tuple(term_list elements) {
   term t;
   t.type_ = type::tuple;
-  t.box_ = std::make_shared<box>(box::sequence{std::move(elements), term()});
+  t.box_ = box::make(box::sequence{std::move(elements), term()});
   return t;
 }
 
@@ -285,7 +293,7 @@ term term::improper_list(term_list elements, term tail) {
   if (elements.empty()) return tail;
   term t;
   t.type_ = type::list;
-  t.box_ = std::make_shared<box>(box::sequence{std::move(elements), std::move(tail)});
+  t.box_ = box::make(box::sequence{std::move(elements), std::move(tail)});
   return t;
 }
 
@@ -294,7 +302,7 @@ term term::binary(std::string_view bytes) { return binary(std::string(bytes)); }
 term term::binary(std::string bytes) {
   term t;
   t.type_ = type::binary;
-  t.box_ = std::make_shared<box>(box::bits{std::move(bytes), 8});
+  t.box_ = box::make(box::bits{std::move(bytes), 8});
   return t;
 }
 
@@ -305,7 +313,7 @@ term term::bitstring(std::string bytes, std::uint8_t bits_in_last_byte) {
   bytes.back() = static_cast<char>(static_cast<unsigned char>(bytes.back()) & (0xFF00u >> bits_in_last_byte));
   term t;
   t.type_ = type::bitstring;
-  t.box_ = std::make_shared<box>(box::bits{std::move(bytes), bits_in_last_byte});
+  t.box_ = box::make(box::bits{std::move(bytes), bits_in_last_byte});
   return t;
 }
 
@@ -333,7 +341,7 @@ term term::map(std::vector<std::pair<term, term>> entries) {
   }
   term t;
   t.type_ = type::map;
-  t.box_ = std::make_shared<box>(box::map_data{std::move(unique)});
+  t.box_ = box::make(box::map_data{std::move(unique)});
   return t;
 }
 
