@@ -345,13 +345,21 @@ void connection::cleanup_tables() {
 
 // ================================================================ sending
 
-void connection::send(const term& control, const term* payload) {
-  std::string packet;
-  encode_dist_packet_append(packet, control, payload, true);
-  push_packet(std::move(packet));
+void connection::send(const term& control, const term* payload) { send_all({{control, payload}}); }
+
+void connection::send_all(std::initializer_list<outgoing> messages) {
+  std::string packets;
+  for (const outgoing& m : messages) encode_dist_packet_append(packets, m.control, m.payload, true);
+  push_packet(std::move(packets));
 }
 
-void connection::push_packet(std::string packet) {
+void connection::send_from_reactor(const term& control) {
+  std::string packet;
+  encode_dist_packet_append(packet, control, nullptr, true);
+  push_packet(std::move(packet), false);
+}
+
+void connection::push_packet(std::string packet, bool may_write_inline) {
   std::shared_ptr<connection> next;
   {
     std::lock_guard lk(out_mu_);
@@ -365,7 +373,7 @@ void connection::push_packet(std::string packet) {
       // reactor thread costs a wake-up and a context switch per message).
       // Only what the kernel does not take at once goes to the reactor.
       // Under out_mu_, and go_down takes out_mu_ before it closes the socket.
-      if (st == state::up && !write_scheduled_ && out_.empty()) {
+      if (may_write_inline && st == state::up && !write_scheduled_ && out_.empty()) {
         const ssize_t n = ::send(fd_.load(std::memory_order_relaxed), packet.data(), packet.size(),
                                  MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n == static_cast<ssize_t>(packet.size())) {
@@ -379,7 +387,7 @@ void connection::push_packet(std::string packet) {
       write_scheduled_ = true;
     }
   }
-  if (next) return next->push_packet(std::move(packet));
+  if (next) return next->push_packet(std::move(packet), may_write_inline);
   asio::post(dist_.node().reactor().context(), [self = shared_from_this()] { self->write_more(); });
 }
 
@@ -561,10 +569,13 @@ void connection::deliver_alias(const term_ref& alias, const term& payload) {
   std::optional<pending_call> c = take_pending_call(*r);
   if (!c) return;  // a late reply: the call is over, the alias inactive
   if (!payload.is_tuple() || payload.size() != 2) return;
-  send(term::tuple({op_demonitor_p, term(dist_.pid_to_term(c->caller)), c->target, term(alias)}));
+  // The reply first, and the DEMONITOR_P written after this handler: the
+  // caller runs at once, and its next request does not wait for our write
+  // (or goes out in the same one).
   auto* n = new reply_node(c->tag, message(payload[1]));
   auto* caller = static_cast<process*>(c->caller.get());
   if (!caller || !caller->deliver(n)) delete n;
+  send_from_reactor(term::tuple({op_demonitor_p, term(dist_.pid_to_term(c->caller)), c->target, term(alias)}));
 }
 
 void connection::on_link(const term& from, const term& to) {

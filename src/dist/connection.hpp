@@ -22,6 +22,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -80,6 +81,14 @@ class connection : public std::enable_shared_from_this<connection>, public io_re
   /// Queues one control message (and its payload): ordered after everything
   /// queued before it from any thread.
   void send(const term& control, const term* payload = nullptr);
+  /// One control message and its optional payload, for `send_all`.
+  struct outgoing {
+    const term& control;
+    const term* payload = nullptr;
+  };
+  /// Queues several control messages as one write, so that the peer reads
+  /// them together (a remote call's MONITOR_P and its request).
+  void send_all(std::initializer_list<outgoing> messages);
 
   // ---- tables (any thread) ----
   /// A link between local `local` and remote `remote` (proxy). True if new.
@@ -127,7 +136,12 @@ class connection : public std::enable_shared_from_this<connection>, public io_re
   void fail_setup(std::string why);
   void go_down(std::string why);
   void close_socket() noexcept;
-  void push_packet(std::string packet);
+  /// Queues a framed packet; written from this thread when the connection is
+  /// idle and `may_write_inline`, else by the reactor.
+  void push_packet(std::string packet, bool may_write_inline = true);
+  /// For the reactor's own messages that nobody waits for: always written by
+  /// the reactor after the current handler, never inline.
+  void send_from_reactor(const term& control);
   std::shared_ptr<connection> successor();
   void read_more();
   void parse_buffer();

@@ -80,9 +80,11 @@ class forwarder {
   }
   term self_term(const pid& p) { return term(d_.pid_to_term(p)); }
 
-  void send_payload(const term& payload, const pid& sender) {
-    if (t_.pid) return c_.send(term::tuple({op_send, atom(), term(*t_.pid)}), &payload);
-    c_.send(term::tuple({op_reg_send, self_term(sender), atom(), term(t_.name)}), &payload);
+  void send_payload(const term& payload, const pid& sender) { c_.send(send_control(sender), &payload); }
+  /// SEND to a pid, REG_SEND to a name.
+  term send_control(const pid& sender) {
+    if (t_.pid) return term::tuple({op_send, atom(), term(*t_.pid)});
+    return term::tuple({op_reg_send, self_term(sender), atom(), term(t_.name)});
   }
 
   void call(request_node* n) {
@@ -100,9 +102,10 @@ class forwarder {
     c_.add_pending_call(r, n->caller, n->tag, t_.as_term());
     const term caller = self_term(n->caller);
     const term mref(d_.ref_to_term(r));
-    c_.send(term::tuple({op_monitor_p, caller, t_.as_term(), mref}));
+    const term monitor = term::tuple({op_monitor_p, caller, t_.as_term(), mref});
     const term tag = term::improper_list({atom_term("alias")}, mref);
-    send_payload(term::tuple({atom_term("$gen_call"), term::tuple({caller, tag}), request}), n->caller);
+    const term gen_call = term::tuple({atom_term("$gen_call"), term::tuple({caller, tag}), request});
+    c_.send_all({{monitor}, {send_control(n->caller), &gen_call}});
   }
   void fail_call(request_node* n, const exit_reason& why) { internal::fail_call(n->caller, n->tag, why); }
 
