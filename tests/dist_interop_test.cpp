@@ -192,6 +192,24 @@ TEST_F(interop, a_cpp_call_that_times_out_never_sees_the_late_reply) {
   EXPECT_TRUE(otp_test::mailbox_empty());
 }
 
+TEST_F(interop, a_cpp_call_that_times_out_stops_monitoring_the_elixir_server) {
+  // As gen:call on timeout: demonitor now, not when the reply comes (here in 5 s).
+  const std::string watched_by_us =
+      "Enum.any?(elem(Process.info(Process.whereis(:echo), :monitored_by), 1), &(node(&1) == c))";
+  otp::pid caller = otp::spawn([self = otp::self()] {
+    auto r = gs::try_call(ex_echo(), ds::sleep{5000}, 60s);
+    otp::send(self, r.ok());
+  });
+  // While the call waits, the server is monitored from here (polled: the
+  // MONITOR_P and this query travel by different ways).
+  EXPECT_EQ(ex("Enum.any?(1..100, fn _ -> " + watched_by_us + " or (Process.sleep(20); false) end)"), "true");
+  otp::exit(caller, exit_reason::kill());  // a caller that dies gives its call up too
+  auto r = gs::try_call(ex_echo(), ds::sleep{5000}, 100ms);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().inner(), exit_reason::timeout()) << r.error().to_string();
+  EXPECT_EQ(ex("Enum.any?(1..100, fn _ -> not " + watched_by_us + " or (Process.sleep(20); false) end)"), "true");
+}
+
 // ------------------------------------------------------------ monitors and links
 
 TEST_F(interop, elixir_monitors_cpp_processes_by_pid_and_by_name) {

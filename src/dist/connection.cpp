@@ -804,6 +804,19 @@ std::optional<connection::pending_call> connection::take_pending_call(ref r) {
   return c;
 }
 
+std::optional<std::pair<ref, connection::pending_call>> connection::take_pending_call_of(const pid& caller,
+                                                                                       std::uint64_t tag) {
+  std::lock_guard lk(tables_mu_);
+  // A linear scan: only calls that time out (or whose caller dies) come here.
+  for (auto it = pending_calls_.begin(); it != pending_calls_.end(); ++it) {
+    if (it->second.tag != tag || it->second.caller != caller) continue;
+    std::pair<ref, pending_call> found{ref(it->first), std::move(it->second)};
+    pending_calls_.erase(it);
+    return found;
+  }
+  return std::nullopt;
+}
+
 std::uint64_t connection::remember_reply_tag(term tag) {
   std::lock_guard lk(tables_mu_);
   const std::uint64_t t = next_reply_tag_++;

@@ -116,6 +116,8 @@ class connection : public std::enable_shared_from_this<connection>, public io_re
     term target;  // as monitored: the server's pid or name
   };
   std::optional<pending_call> take_pending_call(ref r);
+  /// The call `tag` of `caller`, given up: its alias and record, removed.
+  std::optional<std::pair<ref, pending_call>> take_pending_call_of(const pid& caller, std::uint64_t tag);
   /// An incoming call: a local tag for the remote caller's Tag term.
   std::uint64_t remember_reply_tag(term tag);
   std::optional<term> take_reply_tag(std::uint64_t tag);

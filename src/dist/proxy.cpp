@@ -132,6 +132,7 @@ class forwarder {
   }
 
   void signal(signal_node* s) {
+    if (s->kind == mail_kind::call_abandoned) return abandon_call(s);
     if (!t_.pid && s->kind != mail_kind::monitor && s->kind != mail_kind::demonitor) return;  // a name: only monitors
     const term from = self_term(s->from);
     const term to = t_.as_term();
@@ -157,6 +158,10 @@ class forwarder {
       case mail_kind::down: return monitor_exit(s);
       default: return;  // terminate, wait_timeout: not meaningful for a remote process
     }
+  }
+  void abandon_call(signal_node* s) {
+    if (auto c = c_.take_pending_call_of(s->from, s->seq))
+      c_.send(term::tuple({op_demonitor_p, self_term(s->from), c->second.target, term(d_.ref_to_term(c->first))}));
   }
   void exit(int op, int payload_op, const term& from, const term& to, const exit_reason& why) {
     const term reason = to_term(why);

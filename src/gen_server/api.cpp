@@ -208,6 +208,19 @@ std::string pid_list(const std::vector<pid>& ps) {
 }
 }  // namespace
 
+namespace {
+/// gen:call demonitors the server when it gives up (timeout, or its own
+/// exit): for a server on another node, the proxy sends DEMONITOR_P and
+/// forgets the call now, rather than when (if ever) the reply comes.
+void abandon_remote_call(internal::process& srv, const pid& caller, std::uint64_t tag) {
+  if (!srv.remote) return;
+  auto* s = new internal::signal_node(internal::mail_kind::call_abandoned);
+  s->from = caller;
+  s->seq = tag;
+  if (!srv.deliver(s)) delete s;
+}
+}  // namespace
+
 call_outcome call_core(const target& t, message&& req, const typed_entry* entry, timeout tmo) {
   using namespace internal;
   call_outcome out;
@@ -246,10 +259,14 @@ call_outcome call_core(const target& t, message&& req, const typed_entry* entry,
     r = me.await_reply(tag, tmo);
   } catch (...) {
     stop_waiting(me);
+    abandon_remote_call(*srv, me.self_pid(), tag);
     throw;
   }
   stop_waiting(me);
-  if (!r) return fail(exit_reason::timeout());  // §2.2; a later reply is dropped (§2.3)
+  if (!r) {
+    abandon_remote_call(*srv, me.self_pid(), tag);
+    return fail(exit_reason::timeout());  // §2.2; a later reply is dropped (§2.3)
+  }
   if (r->failed) return fail(std::move(r->reason));  // §2.7
   out.ok = true;
   out.reply = std::move(r->msg);

@@ -42,6 +42,7 @@ enum class mail_kind : std::uint8_t {
   wait_timeout,     // our wait deadline passed (seq = the deadline, µs)
   info_request,     // from asks process_info (mref = reply tag)
   terminate,        // untrappable exit with `reason` (node shutdown)
+  call_abandoned,   // to a proxy: the caller (from) gave up its call (seq = tag)
 };
 
 struct mail_node {

@@ -243,6 +243,8 @@ void process::handle_signal(signal_node* s) {
     case mail_kind::terminate:
       pend_exit(std::move(s->reason));
       break;
+    case mail_kind::call_abandoned:  // only meaningful to a proxy (proxy.cpp)
+      break;
     case mail_kind::link:
       if (!has_link(s->from)) links_.push_back(std::move(s->from));
       break;
