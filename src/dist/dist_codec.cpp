@@ -120,6 +120,13 @@ std::optional<dist_message> dist_decoder::first_fragment(std::string_view packet
   sequence& s = sequences_[seq];
   s.refs = std::move(refs);
   s.next_fragment = frag - 1;
+  // The fragments after the first are about as long as it: room for all of
+  // them at once, rather than regrowing (and refaulting) the buffer as the
+  // pieces of a large message arrive. Bounded: the count comes from the peer.
+  constexpr std::size_t max_reserve = std::size_t{64} << 20;
+  const std::size_t piece = packet.size() - pos;
+  const std::size_t cap = std::min(max_reserve, limits_.max_fragment_bytes - buffered_);
+  s.data.reserve(piece == 0 || frag > cap / piece ? cap : piece * frag);
   buffer(s, packet.substr(pos), pos);
   return std::nullopt;
 }
