@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 #include <set>
 #include <string>
@@ -208,6 +209,35 @@ TEST_F(interop, a_cpp_call_that_times_out_stops_monitoring_the_elixir_server) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().inner(), exit_reason::timeout()) << r.error().to_string();
   EXPECT_EQ(ex("Enum.any?(1..100, fn _ -> not " + watched_by_us + " or (Process.sleep(20); false) end)"), "true");
+}
+
+TEST_F(interop, multi_call_and_abcast_reach_cpp_and_elixir_servers_both_ways) {
+  const std::string me = otp::dist::node_name();
+  // C++ -> both nodes; the node list asked decides the order of the replies.
+  auto all = gs::multi_call({me, ex_name(), "nosuch@127.0.0.1"}, "echo", ds::twice{4}, 5s);
+  using replies = std::vector<std::pair<std::string, std::int64_t>>;
+  EXPECT_EQ(all.replies, (replies{{me, 8}, {ex_name(), 8}}));
+  EXPECT_EQ(all.bad_nodes, std::vector<std::string>{"nosuch@127.0.0.1"});
+  // By default: this node and every connected one.
+  auto dflt = gs::multi_call("echo", ds::twice{5}, 5s);
+  EXPECT_TRUE(std::find(dflt.replies.begin(), dflt.replies.end(), std::pair<std::string, std::int64_t>{ex_name(), 10}) !=
+              dflt.replies.end());
+  EXPECT_TRUE(std::find(dflt.replies.begin(), dflt.replies.end(), std::pair<std::string, std::int64_t>{me, 10}) !=
+              dflt.replies.end());
+  // A server that answers too late is a bad node, and its reply is dropped.
+  auto slow = gs::multi_call({ex_name()}, "echo", ds::sleep{300}, 50ms);
+  EXPECT_TRUE(slow.replies.empty());
+  EXPECT_EQ(slow.bad_nodes, std::vector<std::string>{ex_name()});
+  gs::abcast({me, ex_name()}, "echo", ds::note{term::binary("ab")});
+  EXPECT_EQ(gs::call(ex_echo(), ds::log{}).back(), term::binary("ab"));
+  // Elixir -> this node (OTP's multi_call and abcast protocols).
+  EXPECT_EQ(ex("GenServer.multi_call([c, :\"nosuch@127.0.0.1\"], :echo, {:twice, 6}, 5000) == "
+               "{[{c, 12}], [:\"nosuch@127.0.0.1\"]}"),
+            "true");
+  // Repl.sync: a call after the cast from the same process, so the cast is in.
+  EXPECT_EQ(ex("GenServer.abcast([c], :echo, {:note, :from_elixir}); Repl.sync(c)"), ":sync");
+  EXPECT_EQ(gs::call(otp::detail::target("echo"), ds::log{}).back(), term(atom("from_elixir")));
+  EXPECT_TRUE(otp_test::mailbox_empty());
 }
 
 // ------------------------------------------------------------ monitors and links

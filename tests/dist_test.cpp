@@ -82,6 +82,15 @@ class dist : public ::testing::Test {
   otp::pid server_;
 };
 
+TEST_F(dist, multi_call_and_abcast_reach_both_nodes) {
+  auto r = gs::multi_call({me_, pn_, "nosuch@127.0.0.1"}, "echo", ds::twice{3}, 5s);
+  EXPECT_EQ(r.replies, (std::vector<std::pair<std::string, std::int64_t>>{{me_, 6}, {pn_, 6}}));
+  EXPECT_EQ(r.bad_nodes, std::vector<std::string>{"nosuch@127.0.0.1"});
+  gs::abcast({me_, pn_}, "echo", ds::note{term(atom("ab"))});
+  EXPECT_EQ(gs::call(peer_echo(), ds::log{}).back(), term(atom("ab")));
+  EXPECT_EQ(gs::call(otp::detail::target("echo"), ds::log{}).back(), term(atom("ab")));
+}
+
 TEST_F(dist, calls_casts_and_sends_reach_a_server_on_the_other_node_by_name_and_by_pid) {
   EXPECT_EQ(gs::call(peer_echo(), ds::twice{21}), 42);
   EXPECT_EQ(gs::call(peer_echo(), term::parse("{echo, [1, <<\"two\">>, three, {4.5, #{a => -7}}]}")),

@@ -7,8 +7,8 @@
 //    are an ERTS limit with no counterpart.
 //  * 2.5 (part): `{name, other_node}` / nodedown needs distribution.
 //  * 2.11: the async request API (send_request / receive_response) is absent.
-//  * 3.3/3.4 (part): only the local node exists until distribution, so
-//    abcast/multi_call are tested against this node only.
+//  * 3.3/3.4 (part): here against this node only; across nodes in
+//    dist_interop_test.cpp (with Elixir) and dist_test.cpp.
 
 #include <gtest/gtest.h>
 

@@ -864,29 +864,77 @@ void stop(const otp::detail::target& server, exit_reason reason = exit_reason::n
 /// The pid behind a name (OTP `GenServer.whereis/1`).
 std::optional<pid> whereis(const otp::detail::target& server);
 
-/// Casts to the server registered as `name` on every node (this node until
-/// distribution); unknown names are skipped (OTP `abcast/2`).
+/// The nodes `abcast` and `multi_call` reach by default: this node and every
+/// node connected now (OTP `[node() | nodes()]`).
+std::vector<std::string> cluster_nodes();
+/// The server registered as `name` on `node`, this node included.
+otp::detail::target on_node(const std::string& name, const std::string& node);
+/// This node's name (`nonode@nohost` when not distributed).
+std::string node_name();
+
+/// Casts `msg` to the server registered as `name` on each of `nodes`
+/// (OTP `abcast/3`): returns at once; unknown names and unreachable nodes
+/// are skipped.
 template <class M>
-void abcast(const std::string& name, M&& msg) {
-  cast(otp::detail::target(name), std::forward<M>(msg));
+void abcast(const std::vector<std::string>& nodes, const std::string& name, const M& msg) {
+  for (const std::string& node : nodes) cast(on_node(name, node), msg);
+}
+/// `abcast` to every node (OTP `abcast/2`).
+template <class M>
+void abcast(const std::string& name, const M& msg) {
+  abcast(cluster_nodes(), name, msg);
 }
 
-/// Calls the server registered as `name` on every node (this node until
-/// distribution): replies by node, and the nodes that failed (OTP
-/// `multi_call/4`). A late reply never reaches the caller.
+/// What `multi_call` got: the replies by node, in the order of the nodes
+/// asked, and the nodes that did not answer in time, had no such server,
+/// could not be reached, or whose server failed the call (OTP
+/// `{Replies, BadNodes}`).
 template <class R>
 struct multi_call_result {
   std::vector<std::pair<std::string, otp::detail::reply_type_t<R>>> replies;
   std::vector<std::string> bad_nodes;
 };
-std::string node_name();
+
+/// Calls the server registered as `name` on each of `nodes`, all at once, and
+/// waits up to `t` for every answer (OTP `multi_call/4`). As in OTP, helper
+/// processes make the calls, so a late reply never reaches the caller.
 template <class R>
-multi_call_result<R> multi_call(const std::string& name, R&& request, timeout t = infinity) {
-  multi_call_result<R> out;
-  auto r = try_call(otp::detail::target(name), std::forward<R>(request), t);
-  if (r) out.replies.emplace_back(node_name(), std::move(*r));
-  else out.bad_nodes.push_back(node_name());
+multi_call_result<std::remove_cvref_t<R>> multi_call(const std::vector<std::string>& nodes, const std::string& name,
+                                                     const R& request, timeout t = infinity) {
+  using reply_t = otp::detail::reply_type_t<std::remove_cvref_t<R>>;
+  struct answer {
+    ref call;
+    std::size_t index;
+    std::optional<reply_t> reply;
+  };
+  const pid me = self();
+  const ref call = make_ref();
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    spawn([me, call, i, server = on_node(name, nodes[i]), request, t] {
+      std::optional<reply_t> reply;
+      try {
+        if (auto r = try_call(server, request, t)) reply.emplace(std::move(*r));
+      } catch (const std::exception&) {  // a reply of the wrong type: a bad node
+      }
+      send(me, answer{call, i, std::move(reply)});
+    });
+  }
+  std::vector<std::optional<reply_t>> got(nodes.size());
+  for (std::size_t k = 0; k < nodes.size(); ++k) {
+    answer a = *receive_if<answer>([&call](const answer& x) { return x.call == call; });
+    got[a.index] = std::move(a.reply);
+  }
+  multi_call_result<std::remove_cvref_t<R>> out;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (got[i]) out.replies.emplace_back(nodes[i], std::move(*got[i]));
+    else out.bad_nodes.push_back(nodes[i]);
+  }
   return out;
+}
+/// `multi_call` to every node (OTP `multi_call/2,3`).
+template <class R>
+multi_call_result<std::remove_cvref_t<R>> multi_call(const std::string& name, const R& request, timeout t = infinity) {
+  return multi_call(cluster_nodes(), name, request, t);
 }
 
 }  // namespace gen_server

@@ -332,7 +332,21 @@ std::optional<pid> whereis(const otp::detail::target& server) {
   return p;
 }
 
-std::string node_name() { return "nonode@nohost"; }
+std::string node_name() { return dist::node_name(); }
+
+std::vector<std::string> cluster_nodes() {
+  std::vector<std::string> all{dist::node_name()};
+  if (dist::alive()) {
+    std::vector<std::string> others = dist::nodes();
+    all.insert(all.end(), others.begin(), others.end());
+  }
+  return all;
+}
+
+otp::detail::target on_node(const std::string& name, const std::string& node) {
+  if (node == dist::node_name()) return otp::detail::target(name);
+  return otp::detail::target(name, node);
+}
 
 }  // namespace gen_server
 
