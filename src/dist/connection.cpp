@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
 
 #include "dist/dist_codec.hpp"
 #include "dist/epmd.hpp"
@@ -365,29 +368,72 @@ void connection::push_packet(std::string packet, bool may_write_inline) {
     std::lock_guard lk(out_mu_);
     if (successor_) {
       next = successor_;
-    } else {
-      const state st = state_.load(std::memory_order_relaxed);
-      if (st == state::down) return;
-      // Nobody is writing and nothing waits: write now from the sender's
-      // thread, as the BEAM writes from the sending scheduler (a hop to the
-      // reactor thread costs a wake-up and a context switch per message).
-      // Only what the kernel does not take at once goes to the reactor.
-      // Under out_mu_, and go_down takes out_mu_ before it closes the socket.
-      if (may_write_inline && st == state::up && !write_scheduled_ && out_.empty()) {
-        const ssize_t n = ::send(fd_.load(std::memory_order_relaxed), packet.data(), packet.size(),
-                                 MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n == static_cast<ssize_t>(packet.size())) {
-          sent_.fetch_add(1, std::memory_order_relaxed);
-          return;
-        }
-        if (n > 0) packet.erase(0, static_cast<std::size_t>(n));  // the reactor writes the rest (or sees the error)
-      }
-      out_.push_back(std::move(packet));
-      if (st != state::up || write_scheduled_) return;
-      write_scheduled_ = true;
+    } else if (!queue_or_write_locked(std::move(packet), may_write_inline)) {
+      return;
     }
   }
   if (next) return next->push_packet(std::move(packet), may_write_inline);
+  asio::post(dist_.node().reactor().context(), [self = shared_from_this()] { self->write_more(); });
+}
+
+bool connection::queue_or_write_locked(std::string packet, bool may_write_inline) {
+  const state st = state_.load(std::memory_order_relaxed);
+  if (st == state::down) return false;
+  if (may_write_inline && st == state::up && !write_scheduled_) {
+    // A process on a scheduler: queued, and written by that scheduler when it
+    // idles or a few slices later (runtime/deferred_output.hpp), so a burst
+    // of sends shares a system call; a long burst from one slice (a loop of
+    // casts) is written as it grows. Any other thread, when nothing waits:
+    // written now, as the BEAM writes from the sending scheduler (a hop to
+    // the reactor costs a wake-up per message). Only what the kernel does
+    // not take at once goes to the reactor.
+    if (defer_output(shared_from_this())) {
+      out_.push_back(std::move(packet));
+      if (out_.size() < max_deferred_packets || !write_queued_locked()) return false;
+      write_scheduled_ = true;
+      return true;
+    }
+    if (out_.empty()) {
+      const ssize_t n = ::send(fd_.load(std::memory_order_relaxed), packet.data(), packet.size(),
+                               MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n == static_cast<ssize_t>(packet.size())) {
+        sent_.fetch_add(1, std::memory_order_relaxed);
+        return false;
+      }
+      if (n > 0) packet.erase(0, static_cast<std::size_t>(n));  // the reactor writes the rest (or sees the error)
+    }
+  }
+  out_.push_back(std::move(packet));
+  if (st != state::up || write_scheduled_) return false;
+  write_scheduled_ = true;
+  return true;
+}
+
+bool connection::write_queued_locked() noexcept {
+  std::array<iovec, max_deferred_packets> iov{};
+  const std::size_t count = std::min(iov.size(), out_.size());
+  for (std::size_t i = 0; i < count; ++i) iov[i] = {out_[i].data(), out_[i].size()};
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = count;
+  ssize_t n = ::sendmsg(fd_.load(std::memory_order_relaxed), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n > 0) sent_.fetch_add(1, std::memory_order_relaxed);
+  // Drop what went out; the rest (or an error to report) is the reactor's.
+  std::size_t done = 0;
+  while (n > 0 && done < count && static_cast<std::size_t>(n) >= out_[done].size())
+    n -= static_cast<ssize_t>(out_[done++].size());
+  out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(done));
+  if (n > 0) out_.front().erase(0, static_cast<std::size_t>(n));
+  return !out_.empty();
+}
+
+void connection::flush_output() noexcept {
+  {
+    std::lock_guard lk(out_mu_);  // go_down takes it before closing the socket
+    if (successor_ || write_scheduled_ || out_.empty() || state_.load(std::memory_order_relaxed) != state::up) return;
+    if (!write_queued_locked()) return;
+    write_scheduled_ = true;
+  }
   asio::post(dist_.node().reactor().context(), [self = shared_from_this()] { self->write_more(); });
 }
 

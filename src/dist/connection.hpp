@@ -37,6 +37,7 @@
 #include "net/reactor.hpp"
 #include "otp/exit_reason.hpp"
 #include "otp/term.hpp"
+#include "runtime/deferred_output.hpp"
 
 namespace otp::internal {
 
@@ -53,7 +54,7 @@ exit_reason nodedown_reason(atom node);
 /// fire with `noconnection`, calls fail with `{nodedown, Node}`.
 void answer_unreachable(const pid& proxy, mail_node* n, atom node);
 
-class connection : public std::enable_shared_from_this<connection>, public io_resource {
+class connection : public std::enable_shared_from_this<connection>, public io_resource, public deferred_output {
  public:
   enum class state { setting_up, up, down };
 
@@ -76,6 +77,8 @@ class connection : public std::enable_shared_from_this<connection>, public io_re
   /// Blocks the calling thread until the connection is up or down; true if up.
   bool wait_setup(std::chrono::milliseconds timeout);
   void release_io() noexcept override;
+  /// Writes the packets senders on schedulers queued (see push_packet).
+  void flush_output() noexcept override;
 
   // ---- sending (any thread) ----
   /// Queues one control message (and its payload): ordered after everything
@@ -141,6 +144,14 @@ class connection : public std::enable_shared_from_this<connection>, public io_re
   /// Queues a framed packet; written from this thread when the connection is
   /// idle and `may_write_inline`, else by the reactor.
   void push_packet(std::string packet, bool may_write_inline = true);
+  /// Under out_mu_: queues (or writes) `packet`; true if the reactor must
+  /// now be asked to write the queue.
+  bool queue_or_write_locked(std::string packet, bool may_write_inline);
+  /// Under out_mu_: writes as much of the queue as the kernel takes at once;
+  /// true if some is left (for the reactor).
+  bool write_queued_locked() noexcept;
+  /// Packets a scheduler may hold back before they are written anyway.
+  static constexpr std::size_t max_deferred_packets = 64;
   /// For the reactor's own messages that nobody waits for: always written by
   /// the reactor after the current handler, never inline.
   void send_from_reactor(const term& control);

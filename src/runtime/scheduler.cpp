@@ -26,6 +26,10 @@ constexpr unsigned max_next_streak = 32;
 // pays for itself. (2,048 rounds, ~50 µs, did not help timer lateness and
 // made single-scheduler runs worse: kept short.)
 constexpr unsigned spin_rounds = 64;
+// Slices after which deferred output is written even if work remains: a
+// burst of replies shares a system call, and none waits behind more than a
+// few other processes.
+constexpr unsigned max_deferred_slices = 8;
 }  // namespace
 
 // ---------------------------------------------------------------- stack overflow
@@ -149,7 +153,7 @@ fiber* scheduler::loop_entry(void*) {
 void scheduler::run_loop() {
   for (;;) {
     scheduler* s = tctx().sched;  // re-read: this fiber may have changed threads
-    if (s->quit_.load(std::memory_order_acquire)) return;
+    if (s->quit_.load(std::memory_order_acquire)) return s->flush_deferred();
     process* p = s->find_work();
     if (p) s->run(p);
   }
@@ -188,6 +192,7 @@ process* scheduler::take_next_parked() {
 }
 
 void scheduler::begin_slice(process* p) {
+  if (!deferred_.empty() && ++deferred_slices_ > max_deferred_slices) flush_deferred();
   tctx().proc = p;
   if (p->home.load(std::memory_order_relaxed) != this) p->home.store(this, std::memory_order_relaxed);
   // Watchdog bookkeeping: two relaxed stores, no clock read on this path.
@@ -215,6 +220,7 @@ process* scheduler::find_work() {
     if (process* p = queue_.pop()) return p;
     if (process* p = node_.pop_injected()) return p;
     if (process* p = steal()) return p;
+    if (!deferred_.empty()) flush_deferred();  // nothing to run: write now
     if (quit_.load(std::memory_order_acquire)) return nullptr;
     if (spin < spin_rounds) {
 #if defined(__x86_64__)
@@ -243,6 +249,26 @@ process* scheduler::steal() {
     if (process* p = victim->queue_.steal_into(queue_)) return p;
   }
   return nullptr;
+}
+
+void scheduler::add_deferred(const std::shared_ptr<deferred_output>& out) {
+  for (const auto& d : deferred_)
+    if (d == out) return;
+  if (deferred_.empty()) deferred_slices_ = 0;
+  deferred_.push_back(out);
+}
+
+void scheduler::flush_deferred() {
+  flushing_.swap(deferred_);
+  for (const auto& d : flushing_) d->flush_output();
+  flushing_.clear();
+}
+
+bool defer_output(const std::shared_ptr<deferred_output>& out) {
+  scheduler* s = tctx().sched;
+  if (!s) return false;
+  s->add_deferred(out);
+  return true;
 }
 
 void scheduler::park() {

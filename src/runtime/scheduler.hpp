@@ -17,10 +17,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "process/process.hpp"
+#include "runtime/deferred_output.hpp"
 #include "runtime/run_queue.hpp"
 
 namespace otp::internal {
@@ -56,6 +58,9 @@ class scheduler {
   /// Any thread: wakes this scheduler if it is parked. True if it was.
   bool unpark();
   void request_quit();
+  /// Owner thread: `out` is flushed before this scheduler idles, or within
+  /// `max_deferred_slices` slices.
+  void add_deferred(const std::shared_ptr<deferred_output>& out);
 
   // watchdog (read by the node's monitor thread)
   std::atomic<std::uint64_t> running{0};  // serial of the running process, 0 if none
@@ -70,6 +75,7 @@ class scheduler {
   process* steal();
   void run(process* p);
   void park();
+  void flush_deferred();
 
   node_impl& node_;
   const unsigned index_;
@@ -84,6 +90,8 @@ class scheduler {
   std::atomic<std::uint32_t> sleeping_{0};
   std::atomic<bool> quit_{false};
   std::uint64_t rng_;
+  std::vector<std::shared_ptr<deferred_output>> deferred_, flushing_;
+  unsigned deferred_slices_ = 0;
 };
 
 }  // namespace otp::internal

@@ -76,6 +76,9 @@ std::string latin1_to_utf8(std::string_view text) {
 }  // namespace
 
 atom atom_from_wire(std::string_view text, bool latin1, std::size_t offset) {
+  if (!latin1) {
+    if (auto known = atom::existing(text)) return *known;  // valid when it went in
+  }
   std::string converted;
   std::size_t characters = text.size();
   if (latin1) {

@@ -144,6 +144,9 @@ void set_atom_limit(std::size_t limit) noexcept { table().set_limit(limit); }
 }  // namespace internal
 
 std::uint32_t atom::intern(std::string_view text) {
+  // Most atoms exist already (every message names the same few): a text
+  // found in the table was valid when it went in.
+  if (auto index = table().find(text)) return *index;
   std::size_t chars = 0;
   for (std::size_t pos = 0; pos < text.size(); ++chars) {
     if (!internal::decode_utf8(text, pos)) throw std::invalid_argument("otp::atom: the text is not valid UTF-8");
