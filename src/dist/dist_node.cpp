@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -35,6 +36,11 @@ struct dist_node::impl {
   };
   std::map<pid_key, process*> proxies;
   std::map<std::pair<std::uint32_t, std::uint32_t>, process*> name_proxies;  // (node, name)
+  // The proxies made last, kept alive: a remote caller's pid arrives with
+  // each of its calls, and without this its proxy would be built and freed
+  // again per call (the reactor's busiest allocation under load).
+  std::array<pid, 256> recent_proxies;
+  std::size_t recent_next = 0;
 
   std::mutex conns_mu;
   std::unordered_map<std::uint32_t, std::shared_ptr<connection>> conns;  // by peer atom index
@@ -101,6 +107,7 @@ dist_node::dist_node(node_impl& n) : impl_(std::make_unique<impl>()), node_(n) {
 
 dist_node::~dist_node() {
   stop();
+  for (pid& p : impl_->recent_proxies) p = pid{};  // before ids_mu: their release takes it
   // Pids may outlive the node: detach them, so that their control blocks
   // never reach back into this object.
   std::lock_guard lk(impl_->ids_mu);
@@ -220,6 +227,7 @@ term_pid dist_node::pid_to_term(const pid& p) {
 }
 
 pid dist_node::pid_from_term(const term_pid& t) {
+  pid evicted;  // released after the lock: a last release takes ids_mu (forget)
   std::lock_guard lk(impl_->ids_mu);
   if (t.node == name_) {
     if (t.creation != creation_) return {};  // an earlier incarnation of this node: dead
@@ -233,7 +241,10 @@ pid dist_node::pid_from_term(const term_pid& t) {
   auto* p = new process(node_, nullptr, false);
   p->remote = new remote_target{this, t.node, t, atom()};
   impl_->proxies[k] = p;
-  return pid::adopt(p);  // the count of 1 it was made with
+  pid made = pid::adopt(p);  // the count of 1 it was made with
+  pid& slot = impl_->recent_proxies[impl_->recent_next++ % impl_->recent_proxies.size()];
+  evicted = std::exchange(slot, made);
+  return made;
 }
 
 pid dist_node::name_proxy(atom node, atom name) {
