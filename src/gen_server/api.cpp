@@ -206,9 +206,7 @@ std::string pid_list(const std::vector<pid>& ps) {
   }
   return s + "]";
 }
-}  // namespace
 
-namespace {
 /// gen:call demonitors the server when it gives up (timeout, or its own
 /// exit): for a server on another node, the proxy sends DEMONITOR_P and
 /// forgets the call now, rather than when (if ever) the reply comes.
