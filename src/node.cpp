@@ -148,7 +148,8 @@ void node_impl::process_exited(process* p) noexcept {
 
 // Where a woken process runs. On its home scheduler (where it last ran) if
 // that is the waker's, or if the home is busy: a receiver flooded from
-// several cores then stays put instead of being dragged to each waker. If
+// several cores then stays put instead of being dragged to each waker (an
+// idle scheduler steals it from there if the home stays busy). If
 // the home is idle, the waker takes the process (LIFO slot), so two
 // processes talking to each other end up on one core.
 void node_impl::schedule(process* p, bool next) {
@@ -158,6 +159,10 @@ void node_impl::schedule(process* p, bool next) {
   scheduler* home = p->home.load(std::memory_order_relaxed);
   if (home && home != s && !home->idle_now()) {
     home->push_inbound(p);
+    // Woken from outside the schedulers (timer thread, reactor, main()): a
+    // parked scheduler may steal it if the home stays busy. Only a hint
+    // (relaxed load): the home runs it anyway, so a missed wake loses nothing.
+    if (!s && idle.load(std::memory_order_relaxed) != 0) notify_one();
     return;
   }
   if (s) s->push(p, next);

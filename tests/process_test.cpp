@@ -443,6 +443,41 @@ TEST(process, process_blocking_does_not_block_the_scheduler) {
   EXPECT_EQ(*r, 42);
 }
 
+// A process woken from a foreign thread (here main(); in the node, the timer
+// thread or the network reactor) is queued at its home scheduler. While that
+// scheduler runs one long slice, the idle scheduler must take it instead of
+// leaving it to wait for the slice to end.
+TEST(process, process_woken_from_outside_runs_while_its_home_scheduler_is_busy) {
+  test_node tn(clock_kind::real, /*schedulers=*/2);
+  struct waiting {
+    otp::pid p;
+  };
+  struct hog_result {
+    bool released_while_spinning;
+  };
+  std::atomic<bool> released{false};
+  auto me = otp::self();
+  otp::spawn([me, &released] {
+    auto hog = otp::self();
+    // Spawned from here, the waiter runs here (the LIFO slot) and makes this
+    // scheduler its home before it waits.
+    otp::spawn([hog, &released] {
+      otp::send(hog, waiting{otp::self()});
+      recv<int>();
+      released.store(true);
+    });
+    otp::send(me, recv<waiting>());
+    // One long slice: no receive, no yield, until the waiter has run.
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!released.load() && std::chrono::steady_clock::now() < deadline) {
+    }
+    otp::send(me, hog_result{released.load()});
+  });
+  otp::send(recv<waiting>().p, 1);
+  EXPECT_TRUE(recv<hog_result>().released_while_spinning)
+      << "the woken process waited for its busy home scheduler while the other one idled";
+}
+
 TEST(process, process_exit_signal_waits_for_a_running_blocking_job) {
   // "Exit signals wait until then (like a dirty NIF)": the job may use the
   // process's stack, so the process must not die while the job runs.

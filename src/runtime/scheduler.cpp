@@ -247,6 +247,9 @@ process* scheduler::steal() {
     scheduler* victim = all[(start + i) % n].get();
     if (victim == this) continue;
     if (process* p = victim->queue_.steal_into(queue_)) return p;
+    // Processes woken from other threads wait in their home's inbound
+    // queue; while the home runs one long slice they would wait with it.
+    if (process* p = victim->inbound_.pop()) return p;
   }
   return nullptr;
 }

@@ -5,8 +5,9 @@
 // running here runs next, so a ping-pong pair stays on one core and in
 // cache), the local queue, the global injection queue (every 61 ticks first,
 // for fairness, as Go does), then stealing half of another scheduler's
-// queue. With nothing to do it spins briefly, then parks on a futex; parking
-// and waking follow a Dekker-style protocol on `idle_` (see node_impl), so no
+// queue, or a process waiting in its inbound queue. With nothing to do it
+// spins briefly, then parks on a futex; parking and waking follow a
+// Dekker-style protocol on `idle_` (see node_impl), so no
 // wake-up is lost.
 //
 // Fibers. The thread's loop itself runs on a pooled fiber. Running a process
