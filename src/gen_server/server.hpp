@@ -114,6 +114,7 @@ class server_process final : public detail::body_base {
 
   // what is being handled (for crash reports)
   mail_node* current_ = nullptr;
+  const from* current_caller_ = nullptr;  // while a call is handled: who made it
   std::unique_ptr<message> pending_continue_;  // a continue to run before the next message
 
   // §5 timeouts
