@@ -178,6 +178,10 @@ void node_impl::notify_one() {
   // Pairs with scheduler::park(): work was published before this read. A
   // seq_cst read-modify-write rather than a fence, which TSan cannot model.
   if (idle.fetch_add(0, std::memory_order_seq_cst) == 0) return;
+  if (held_wakes* h = tctx().held) {  // made (and idle re-checked) after the batch
+    ++h->notifies;
+    return;
+  }
   for (auto& s : scheds_)
     if (s->unpark()) return;
 }

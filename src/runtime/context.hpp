@@ -4,12 +4,21 @@
 // keep the returned reference across a call that can switch fibers
 // (receive, yield, spawn's first run...).
 
+#include <vector>
+
 namespace otp::internal {
 
 class fiber;
 class scheduler;
 class process;
 class node_impl;
+
+/// Scheduler wake-ups held back while a batch of timers is delivered (see
+/// timer_service::fire_locked), made once the batch is out.
+struct held_wakes {
+  unsigned notifies = 0;              // node_impl::notify_one calls
+  std::vector<scheduler*> unparks;    // homes parked when a process was queued at them
+};
 
 struct thread_context {
   // fiber switching (fiber.cpp)
@@ -21,6 +30,7 @@ struct thread_context {
   // scheduling
   scheduler* sched = nullptr;  // null on foreign threads
   process* proc = nullptr;     // the process running on this thread (fiber processes)
+  held_wakes* held = nullptr;  // set while this thread delivers a timer batch
 };
 
 /// Out of line *and* opaque to interprocedural analysis: otherwise the

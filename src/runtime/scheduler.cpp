@@ -295,7 +295,10 @@ void scheduler::park() {
 void scheduler::push_inbound(process* p) {
   inbound_.push(p);
   // Dekker pair with park(): published before reading `sleeping_`.
-  if (sleeping_.fetch_add(0, std::memory_order_seq_cst) == 1) unpark();
+  if (sleeping_.fetch_add(0, std::memory_order_seq_cst) == 1) {
+    if (held_wakes* h = tctx().held) h->unparks.push_back(this);
+    else unpark();
+  }
 }
 
 bool scheduler::unpark() {
