@@ -478,6 +478,32 @@ TEST(process, process_woken_from_outside_runs_while_its_home_scheduler_is_busy) 
       << "the woken process waited for its busy home scheduler while the other one idled";
 }
 
+// Two processes that compute without yielding, spawned from one process
+// (so both start in its scheduler's queue), end up running at the same time
+// on two schedulers: a short queue is not stolen from while its scheduler
+// keeps switching processes, but one stuck in a slice is.
+TEST(process, process_busy_processes_spread_to_the_idle_scheduler) {
+  test_node tn(clock_kind::real, /*schedulers=*/2);
+  struct overlapped {
+    bool yes;
+  };
+  std::atomic<int> running{0};
+  auto me = otp::self();
+  otp::spawn([me, &running] {
+    for (int i = 0; i < 2; ++i) {
+      otp::spawn([me, &running] {
+        running.fetch_add(1);
+        auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (running.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+        }
+        otp::send(me, overlapped{running.load() >= 2});
+      });
+    }
+  });
+  EXPECT_TRUE(recv<overlapped>().yes) << "the second busy process waited for the first instead of running on the idle scheduler";
+  EXPECT_TRUE(recv<overlapped>().yes);
+}
+
 TEST(process, process_exit_signal_waits_for_a_running_blocking_job) {
   // "Exit signals wait until then (like a dirty NIF)": the job may use the
   // process's stack, so the process must not die while the job runs.

@@ -10,6 +10,11 @@
 // Dekker-style protocol on `idle_` (see node_impl), so no
 // wake-up is lost.
 //
+// Stealing is reserved for work worth a migration (see steal_threshold in
+// scheduler.cpp): a queue longer than 128, or a scheduler stuck in one slice
+// for a millisecond while others wait behind it. A scheduler that parks
+// while another has a short queue sleeps 1 ms at a time to watch for that.
+//
 // Fibers. The thread's loop itself runs on a pooled fiber. Running a process
 // that has not blocked before costs no switch: its code runs right here.
 // When it blocks, this fiber stays with it and the thread continues on
@@ -55,9 +60,10 @@ class scheduler {
   /// Any thread: hands a woken process back to this, its home scheduler.
   void push_inbound(process* p);
   /// Any thread: true while this scheduler is parked (or about to be).
-  bool idle_now() const noexcept { return sleeping_.load(std::memory_order_relaxed) == 1; }
+  bool idle_now() const noexcept { return sleeping_.load(std::memory_order_relaxed) != awake; }
   /// Any thread: wakes this scheduler if it is parked. True if it was.
-  bool unpark();
+  /// `only_indefinite`: not if it sleeps a watch period (it looks soon).
+  bool unpark(bool only_indefinite = false);
   void request_quit();
   /// Owner thread: `out` is flushed before this scheduler idles, or within
   /// `max_deferred_slices` slices.
@@ -74,6 +80,7 @@ class scheduler {
   static void run_loop();
   process* find_work();
   process* steal();
+  bool stuck(unsigned victim) const noexcept;
   void run(process* p);
   void park();
   void flush_deferred();
@@ -88,7 +95,11 @@ class scheduler {
   unsigned next_streak_ = 0;
   std::uint32_t tick_ = 0;
   std::vector<fiber*> pool_;
-  std::atomic<std::uint32_t> sleeping_{0};
+  // awake, parked until woken, or parked for one watch period (park()).
+  static constexpr std::uint32_t awake = 0, parked = 1, watching = 2;
+  std::atomic<std::uint32_t> sleeping_{awake};
+  std::vector<std::uint64_t> seen_slices_;  // others' `slice` when this one last parked watching
+  bool watch_expired_ = false;              // woke from a watch period: steal from a stuck scheduler
   std::atomic<bool> quit_{false};
   std::uint64_t rng_;
   std::vector<std::shared_ptr<deferred_output>> deferred_, flushing_;
