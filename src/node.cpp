@@ -93,7 +93,7 @@ void node_impl::start() {
   for (auto& s : scheds_) s->start();
   timers_.start();
   for (unsigned i = 0; i < opts_.blocking_threads; ++i) blocking_threads_.emplace_back([this] { blocking_main(); });
-  if (opts_.long_schedule.count() > 0) watchdog_ = std::thread([this] { watchdog_main(); });
+  watchdog_ = std::thread([this] { watchdog_main(); });
 }
 
 // ---------------------------------------------------------------- processes
@@ -267,11 +267,17 @@ void node_impl::blocking_main() {
 
 // ---------------------------------------------------------------- watchdog
 
-// Samples each scheduler's slice counter four times per threshold; a slice
-// seen unchanged for a whole threshold is reported once (BEAM's
-// long_schedule), without adding a clock read to the scheduling path.
+// Samples each scheduler's slice counter four times per long_schedule
+// threshold (every 25 ms when reports are off): a slice seen unchanged for a whole
+// threshold is reported once (BEAM's long_schedule), without adding a clock
+// read to the scheduling path. A slice seen unchanged across one sample
+// while processes wait behind it also wakes an idle scheduler, which then
+// watches and steals them (scheduler::park): a single process queued behind
+// a long computation wakes no one when it is queued.
 void node_impl::watchdog_main() {
-  const auto period = std::max(opts_.long_schedule / 4, std::chrono::milliseconds(1));
+  const auto period = opts_.long_schedule.count() > 0
+                          ? std::max(opts_.long_schedule / 4, std::chrono::milliseconds(1))
+                          : std::chrono::milliseconds(25);
   struct seen {
     std::uint64_t slice = 0;
     unsigned samples = 0;
@@ -288,7 +294,8 @@ void node_impl::watchdog_main() {
         s = {slice, 0, false};
         continue;
       }
-      if (++s.samples >= 4 && !s.reported) {
+      if (scheds_[i]->queue_.size() > 0) notify_one();
+      if (++s.samples >= 4 && !s.reported && opts_.long_schedule.count() > 0) {
         s.reported = true;
         logger_.log(log_level::warning, "long_schedule: process <0." + std::to_string(running) +
                                             ".0> has run for more than " + std::to_string(opts_.long_schedule.count()) +

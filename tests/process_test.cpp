@@ -504,6 +504,31 @@ TEST(process, process_busy_processes_spread_to_the_idle_scheduler) {
   EXPECT_TRUE(recv<overlapped>().yes);
 }
 
+// One process queued behind a long slice wakes no scheduler when it is
+// queued (a queue of one is the common case of a process that just sent to
+// another); the node's watchdog notices the slice and an idle scheduler
+// takes the waiting process.
+TEST(process, process_queued_behind_a_long_slice_runs_on_the_idle_scheduler) {
+  test_node tn(clock_kind::real, /*schedulers=*/2);
+  struct ran_meanwhile {
+    bool yes;
+  };
+  std::atomic<bool> ran{false};
+  auto me = otp::self();
+  otp::spawn([me, &ran] {
+    // Give the other scheduler time to find no work anywhere and park for
+    // good (not a synchronisation: if it has not, it takes the process
+    // sooner, by watching this one's queue).
+    (void)otp::receive_as<int>(50ms);
+    otp::spawn([&ran] { ran.store(true); });
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!ran.load() && std::chrono::steady_clock::now() < deadline) {
+    }
+    otp::send(me, ran_meanwhile{ran.load()});
+  });
+  EXPECT_TRUE(recv<ran_meanwhile>().yes) << "the queued process waited for the long slice to end";
+}
+
 TEST(process, process_exit_signal_waits_for_a_running_blocking_job) {
   // "Exit signals wait until then (like a dirty NIF)": the job may use the
   // process's stack, so the process must not die while the job runs.
