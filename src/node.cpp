@@ -174,7 +174,7 @@ void node_impl::inject(process* p) {
   notify_one();
 }
 
-void node_impl::notify_one() {
+void node_impl::notify_one(bool only_indefinite) {
   // Pairs with scheduler::park(): work was published before this read. A
   // seq_cst read-modify-write rather than a fence, which TSan cannot model.
   if (idle.fetch_add(0, std::memory_order_seq_cst) == 0) return;
@@ -183,7 +183,7 @@ void node_impl::notify_one() {
     return;
   }
   for (auto& s : scheds_)
-    if (s->unpark()) return;
+    if (s->unpark(only_indefinite)) return;
 }
 
 // ---------------------------------------------------------------- names

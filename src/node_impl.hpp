@@ -52,7 +52,9 @@ class node_impl {
   process* pop_injected() { return injected_.pop(); }
   bool has_injected() const noexcept { return !injected_.empty(); }
   /// Wakes one parked scheduler if any (after work was published).
-  void notify_one();
+  /// Wakes one parked scheduler, if any. `only_indefinite`: only one parked
+  /// until woken, not one watching (scheduler::park), which looks soon anyway.
+  void notify_one(bool only_indefinite = false);
   std::vector<std::unique_ptr<scheduler>>& schedulers() noexcept { return scheds_; }
   std::atomic<unsigned> idle{0};
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }

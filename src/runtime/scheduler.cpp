@@ -194,14 +194,9 @@ void scheduler::push(process* p, bool next, bool yielded) {
   // from 20M/s to 3M/s on 2 schedulers).
   const std::uint32_t queued = queue_.size();
   if (yielded || queued <= 1) return;
-  if (queued > steal_threshold) {
-    node_.notify_one();
-  } else if (node_.idle.fetch_add(0, std::memory_order_seq_cst) != 0) {
-    // A short queue: only a scheduler parked until woken is told, so that it
-    // parks watching (and steals if this one gets stuck in a slice).
-    for (auto& s : node_.schedulers())
-      if (s->unpark(/*only_indefinite=*/true)) return;
-  }
+  // A short queue is told only to a scheduler parked until woken, so that
+  // it parks watching (and steals if this one gets stuck in a slice).
+  node_.notify_one(/*only_indefinite=*/queued <= steal_threshold);
 }
 
 process* scheduler::take_next_parked() {
