@@ -193,14 +193,13 @@ void node_impl::notify_one(bool only_indefinite) {
 // process sees `named` and takes the lock to remove the name.
 bool node_impl::register_name(const std::string& name, process* p) {
   std::lock_guard lk(names_mu_);
-  if (names_.count(name) || !p->registered_name.empty()) return false;
+  if (names_.count(name) || p->registered_name) return false;
   p->named.store(true, std::memory_order_seq_cst);
   if (!p->alive()) {
     p->named.store(false, std::memory_order_seq_cst);
     return false;
   }
-  names_.emplace(name, p->self_pid());
-  p->registered_name = name;
+  p->registered_name = &names_.emplace(name, p->self_pid()).first->first;
   return true;
 }
 
@@ -208,7 +207,7 @@ bool node_impl::unregister_name(std::string_view name) {
   std::lock_guard lk(names_mu_);
   auto it = names_.find(std::string(name));
   if (it == names_.end()) return false;
-  static_cast<process*>(it->second.get())->registered_name.clear();
+  static_cast<process*>(it->second.get())->registered_name = nullptr;
   names_.erase(it);
   return true;
 }
@@ -216,9 +215,9 @@ bool node_impl::unregister_name(std::string_view name) {
 void node_impl::unregister_process(process* p) {
   if (!p->named.load(std::memory_order_seq_cst)) return;
   std::lock_guard lk(names_mu_);
-  if (p->registered_name.empty()) return;
-  names_.erase(p->registered_name);
-  p->registered_name.clear();
+  if (!p->registered_name) return;
+  names_.erase(*p->registered_name);
+  p->registered_name = nullptr;
 }
 
 std::optional<pid> node_impl::whereis(std::string_view name) {
@@ -238,7 +237,7 @@ std::vector<std::string> node_impl::registered() {
 
 std::string node_impl::name_of(process* p) {
   std::lock_guard lk(names_mu_);
-  return p->registered_name;
+  return p->registered_name ? *p->registered_name : std::string();
 }
 
 // ---------------------------------------------------------------- blocking pool

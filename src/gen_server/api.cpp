@@ -121,6 +121,9 @@ start_outcome start_core(std::unique_ptr<server_base> impl, const start_options&
   server_process* srv = body.get();
   process* child = n.create_process(std::move(body), false);
   child->stack_size = opts.stack_size == n.options().stack_size ? 0 : opts.stack_size;
+  // Set before anyone can send to it (the child's pid is not out yet).
+  child->max_queue.store(static_cast<std::uint32_t>(opts.max_queue), std::memory_order_relaxed);
+  child->crash_on_overflow.store(opts.on_overflow == overflow_policy::crash, std::memory_order_relaxed);
   pid child_pid = child->self_pid();
   const std::uint64_t tag = me.begin_call();
   srv->set_starter(me.self_pid(), tag);

@@ -20,10 +20,8 @@ exit_reason bad_return_value(const std::string& what) { return exit_reason::othe
 
 server_process::server_process(std::unique_ptr<detail::server_base> impl, const start_options& opts, bool linked)
     : impl_(std::move(impl)),
-      name_(opts.name),
+      name_(opts.name.empty() ? nullptr : std::make_unique<server_name>(opts.name)),
       hibernate_after_(opts.hibernate_after),
-      max_queue_(static_cast<std::uint32_t>(opts.max_queue)),
-      crash_on_overflow_(opts.on_overflow == overflow_policy::crash),
       linked_(linked),
       fiber_mode_(opts.stack_size != 0) {
   if (opts.debug.trace || opts.debug.log || opts.debug.statistics) {
@@ -40,15 +38,15 @@ server_process::debug_state& server_process::debug() {
 }
 
 std::string server_process::who() const {
-  if (!name_.empty()) return name_.to_string();
+  if (name_) return name_->to_string();
   return self_->self_pid().to_string();
 }
 
 // ---------------------------------------------------------------- start
 
 bool server_process::register_name() {
-  const server_name& n = name_;
-  if (n.empty()) return true;
+  if (!name_) return true;
+  const server_name& n = *name_;
   bool done = n.registry() ? n.registry()->register_name(n.key(), self_->self_pid())
                            : self_->node().register_name(n.key(), self_);
   if (done) return true;
@@ -61,8 +59,8 @@ bool server_process::register_name() {
 }
 
 void server_process::unregister_name() {
-  const server_name& n = name_;
-  if (n.empty()) return;
+  if (!name_) return;
+  const server_name& n = *name_;
   if (n.registry()) n.registry()->unregister_name(n.key());  // §9.5: only when init fails
   else self_->node().unregister_name(n.key());
 }
@@ -80,8 +78,6 @@ void server_process::run() {
   self_ = &current_process();
   if (!fiber_mode_) self_->declare_stackless();
   parent_ = linked_ ? starter_ : self_->self_pid();  // §6.8: unlinked, the parent is itself
-  self_->max_queue.store(max_queue_, std::memory_order_relaxed);
-  self_->crash_on_overflow.store(crash_on_overflow_, std::memory_order_relaxed);
   if (!register_name()) return;
   init();
   serve();

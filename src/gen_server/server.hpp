@@ -102,15 +102,11 @@ class server_process final : public detail::body_base {
 
   process* self_ = nullptr;
   std::unique_ptr<detail::server_base> impl_;
-  server_name name_;
+  std::unique_ptr<server_name> name_;  // null when unnamed (most servers: 8 bytes, not 40)
   timeout hibernate_after_;
-  std::uint32_t max_queue_;
-  bool crash_on_overflow_;
-  bool linked_;
   pid parent_;
   pid starter_;
   std::uint64_t start_tag_ = 0;
-  bool fiber_mode_ = false;
 
   // what is being handled (for crash reports)
   mail_node* current_ = nullptr;
@@ -121,7 +117,6 @@ class server_process final : public detail::body_base {
   std::optional<timeout> timeout_;  // the last return's timeout, until a message arrives
   std::uint64_t timer_seq_ = 0;
   ref timer_;
-  bool timer_armed_ = false;
   ref hibernate_timer_;
 
   // sys: allocated when debugging is first switched on
@@ -138,6 +133,9 @@ class server_process final : public detail::body_base {
     if (debug_ && debug_->stats) ++debug_->stats_data.messages_in;
   }
   std::unique_ptr<debug_state> debug_;
+  bool linked_;
+  bool fiber_mode_ = false;
+  bool timer_armed_ = false;
   bool suspended_ = false;
 };
 

@@ -36,7 +36,7 @@ struct info_reply {
 namespace internal {
 
 process::process(node_impl& node, std::unique_ptr<detail::body_base> body, bool foreign)
-    : node_(&node), body_(std::move(body)), foreign_(foreign), budget_limit_(node.options().message_budget) {
+    : node_(&node), body_(std::move(body)), budget_limit_(node.options().message_budget), foreign_(foreign) {
   serial = node.next_serial();
 }
 
@@ -246,7 +246,7 @@ void process::handle_signal(signal_node* s) {
     case mail_kind::call_abandoned:  // only meaningful to a proxy (proxy.cpp)
       break;
     case mail_kind::link:
-      if (!has_link(s->from)) links_.push_back(std::move(s->from));
+      if (!has_link(s->from)) links_.add(std::move(s->from));
       break;
     case mail_kind::unlink:
       remove_link(s->from);
@@ -427,7 +427,7 @@ bool process::offer(mail_node* n) {
 }
 
 void process::compact() {
-  links_.shrink_to_fit();
+  links_.compact();
   if (extras_) {
     extras_->held.shrink_to_fit();
     extras_->info_requests.shrink_to_fit();
@@ -481,13 +481,13 @@ std::optional<message> process::receive(detail::match_fn match, const void* ctx,
 
 // ---------------------------------------------------------------- links, monitors
 
-bool process::has_link(const pid& p) const noexcept { return std::find(links_.begin(), links_.end(), p) != links_.end(); }
+bool process::has_link(const pid& p) const noexcept { return links_.contains(p); }
 
-void process::remove_link(const pid& p) noexcept { std::erase(links_, p); }
+void process::remove_link(const pid& p) noexcept { links_.remove(p); }
 
 void process::link(const pid& other) {
   if (!other || other.get() == this || has_link(other)) return;
-  links_.push_back(other);
+  links_.add(other);
   auto* target = static_cast<process*>(other.get());
   auto* s = new signal_node(mail_kind::link);
   s->from = self_pid();
@@ -601,7 +601,7 @@ void process::finish(const exit_reason& reason) {
   // The reason goes out as it is: a process killed by exit(P, kill) already
   // has `killed`, while one that called exit(kill) itself sends an ordinary,
   // trappable `kill` to its links (ERTS behaves the same way).
-  for (const pid& l : links_) send_signal(l, mail_kind::link_exit, reason);
+  links_.for_each([&](const pid& l) { send_signal(l, mail_kind::link_exit, reason); });
   monitored_by_.for_each([&](ref r, const monitor_entry& m) { send_signal(m.other, mail_kind::down, reason, r); });
   monitors_.for_each([&](ref r, const monitor_entry& m) { send_signal(m.other, mail_kind::demonitor, {}, r); });
   links_.clear();
@@ -658,7 +658,7 @@ void process::activate() {
 process_details process::details() {
   process_details d;
   d.message_queue_len = queue_.size();
-  d.links = links_;
+  d.links = links_.to_vector();
   monitors_.for_each([&](ref r, const monitor_entry&) { d.monitors.push_back(r); });
   monitored_by_.for_each([&](ref, const monitor_entry& m) { d.monitored_by.push_back(m.other); });
   d.trap_exit = trap_exit_;

@@ -21,6 +21,7 @@
 #include "otp/pid.hpp"
 #include "otp/process.hpp"
 #include "otp/receive.hpp"
+#include "process/link_set.hpp"
 #include "process/mailbox.hpp"
 #include "process/monitor_table.hpp"
 #include "runtime/futex.hpp"
@@ -74,6 +75,13 @@ class process final : public detail::process_base {
   /// receiver gets the CPU instead of its queue growing without bound.
   bool congested() const noexcept { return congested_.load(std::memory_order_relaxed); }
   std::atomic<process_status> status{process_status::runnable};
+  // The one-byte fields of the sections below sit together, so that the
+  // block has no padding holes (a million idle servers pay for each byte).
+  bool started = false;                        // scheduler: has run once
+  bool hibernated = false;                     // see compact()
+  std::atomic<bool> named{false};              // see registered_name
+  bool exported = false;                       // see remote
+  std::atomic<bool> crash_on_overflow{false};  // see max_queue
   /// Bumped (release) each time the process stops running: parks, yields,
   /// blocks or exits. A 0 ms timer it created waits for this to change, so
   /// a send made later in the same slice arrives first (OTP §14.5).
@@ -88,7 +96,6 @@ class process final : public detail::process_base {
   fiber* parked = nullptr;  // the fiber holding this process while it is suspended
   std::atomic<scheduler*> home{nullptr};  // where it last ran (woken there when that one is busy)
   process* run_next = nullptr;  // intrusive link in the injection queue
-  bool started = false;
   /// Runs the body on the calling fiber (first activation), or resumes a
   /// body that waits without a stack (later activations), then exits unless
   /// the body asked to wait again (see wait_stackless).
@@ -117,8 +124,8 @@ class process final : public detail::process_base {
   void exit_signal(const pid& target, const exit_reason& reason);  // exit/2
   /// spawn_link / spawn_monitor: both sides set before the child first runs.
   void adopt_link(const pid& child_pid, process* child) {
-    links_.push_back(child_pid);
-    child->links_.push_back(self_pid());
+    links_.add(child_pid);
+    child->links_.add(self_pid());
   }
   /// `r`: the monitor's ref, made by the caller (empty: a new one).
   ref adopt_monitor(const pid& child_pid, process* child, ref r = {}) {
@@ -187,7 +194,6 @@ class process final : public detail::process_base {
   /// Releases what an idle process can: spare capacity of its tables (the
   /// part of OTP's hibernate that applies to a process without a heap).
   void compact();
-  bool hibernated = false;
 
   /// Scheduler, right after parking this process's fiber.
   bool try_block_inbox() noexcept { return inbox_.try_block(); }
@@ -204,7 +210,6 @@ class process final : public detail::process_base {
   std::atomic<std::uint32_t> max_queue{0};
   std::atomic<std::int64_t> bounded_len{0};
   std::atomic<std::uint64_t> overflows{0};
-  std::atomic<bool> crash_on_overflow{false};
   /// Sender side, for a bounded mailbox: marks `n` counted and true, or
   /// false if the queue is full (then, under the crash policy, the process
   /// is told to exit `overloaded`).
@@ -236,14 +241,14 @@ class process final : public detail::process_base {
   process_details details();
   /// Names: guarded by the node's name mutex. `named` lets an unnamed
   /// process exit without taking that mutex (see node_impl::register_name).
-  std::string registered_name;
-  std::atomic<bool> named{false};
+  /// The name is the key of the node's name table (stable while registered),
+  /// so an unnamed process does not carry an empty string.
+  const std::string* registered_name = nullptr;
   /// Distribution (dist/dist_node.hpp): set for a proxy, the stand-in of a
   /// process or name on another node, whose mail is forwarded to it; and
   /// `exported` once this pid has been sent to another node (it is then in
   /// the table that maps wire pids back). Both under the dist id mutex.
   remote_target* remote = nullptr;
-  bool exported = false;
   /// Links in the node's process table shard (guarded by its mutex).
   process* table_prev = nullptr;
   process* table_next = nullptr;
@@ -278,15 +283,12 @@ class process final : public detail::process_base {
 
   node_impl* node_;
   std::unique_ptr<detail::body_base> body_;
-  const bool foreign_;
   inbox inbox_;
   // owner:
   mail_queue queue_;
-  std::vector<pid> links_;
+  link_set links_;
   monitor_table monitors_;      // we monitor them
   monitor_table monitored_by_;  // they monitor us
-  bool trap_exit_ = false;
-  std::atomic<bool> finished_{false};
   // What few processes need, allocated on first use (owner only), so that a
   // million idle processes do not each carry it.
   struct extras {
@@ -306,20 +308,24 @@ class process final : public detail::process_base {
   std::uint64_t call_tags_ = 0;
   std::atomic<std::uint64_t> awaiting_{0};
   reply_node* reply_ = nullptr;  // the reply to the awaited call, once drained
-  bool stackless_ = false;
-  bool body_started_ = false;
-  bool reactive_ = false;  // has waited without a stack (a gen_server)
   void begin_timed_wait(timeout t);
   void end_timed_wait() noexcept;
-  bool stackless_more_ = false;
-  bool receive_timed_out_ = false;
-  bool in_receive_ = false;
   unsigned budget_ = 0;
   unsigned congested_receives_ = 0;
   unsigned budget_limit_;
-  std::atomic<bool> congested_{false};
   // foreign threads wait here (futex)
   std::atomic<std::uint32_t> thread_wake_{0};
+  // one-byte fields, together (see `started`)
+  const bool foreign_;
+  bool trap_exit_ = false;
+  std::atomic<bool> finished_{false};
+  bool stackless_ = false;
+  bool body_started_ = false;
+  bool reactive_ = false;  // has waited without a stack (a gen_server)
+  bool stackless_more_ = false;
+  bool receive_timed_out_ = false;
+  bool in_receive_ = false;
+  std::atomic<bool> congested_{false};
 
   friend class scheduler;
   friend class node_impl;
