@@ -98,6 +98,12 @@ void node_impl::start() {
 
 // ---------------------------------------------------------------- processes
 
+std::uint32_t node_impl::own_stack_size(std::size_t requested) const {
+  if (requested == options().stack_size) return 0;
+  if (requested > UINT32_MAX) throw badarg("spawn: stack_size over 4 GiB");
+  return static_cast<std::uint32_t>(requested);
+}
+
 process* node_impl::create_process(std::unique_ptr<detail::body_base> body, bool foreign) {
   auto* p = new process(*this, std::move(body), foreign);
   table_shard& sh = table_[p->serial % table_shards];

@@ -38,6 +38,9 @@ class node_impl {
   node& owner() noexcept { return owner_; }
 
   // ---- processes ----
+  /// A spawn option's stack size as a process stores it: 0 (a pooled stack)
+  /// for the node's default; badarg past 4 GiB.
+  std::uint32_t own_stack_size(std::size_t requested) const;
   process* create_process(std::unique_ptr<detail::body_base> body, bool foreign);
   void process_exiting(process* p) noexcept;  // no longer counted as live
   void process_exited(process* p) noexcept;   // removes from the table, drops its self-reference

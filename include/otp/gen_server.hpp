@@ -373,7 +373,7 @@ inline constexpr bool result_is = std::is_convertible_v<Res, Want>;
 
 /// The runtime's side of a server: what the server loop calls. Implemented
 /// for each server type by server_impl<S>.
-class server_base {
+class server_base : public pooled {
  public:
   virtual ~server_base() = default;
   virtual const void* type_tag() const noexcept = 0;
@@ -410,7 +410,7 @@ std::string default_format(const void* state, std::string (*describe)(const void
 
 /// init with its argument, kept until the server runs (move-only is fine).
 template <class S>
-struct init_call {
+struct init_call : pooled {
   virtual ~init_call() = default;
   virtual init_result<state_t<S>> run(S& s) = 0;
 };

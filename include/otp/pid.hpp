@@ -15,8 +15,9 @@ namespace detail {
 /// strong count on it: the block outlives the process (so that a send to a
 /// dead pid is a cheap no-op, as in Erlang) and is freed with the last pid.
 struct process_base {
-  std::atomic<std::uint32_t> refs{1};
   std::uint64_t serial = 0;  ///< unique per node, never reused
+  // Last: the runtime's control block puts its small fields in the tail padding.
+  std::atomic<std::uint32_t> refs{1};
   process_base() = default;
   process_base(const process_base&) = delete;
   process_base& operator=(const process_base&) = delete;

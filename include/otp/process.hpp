@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,7 +48,17 @@ struct down_msg {
 };
 
 namespace detail {
-struct body_base {
+/// Objects the runtime keeps one of per process (process bodies, server
+/// callbacks) live in its block pool, which spares them malloc's page faults
+/// and cross-thread lock traffic (src/runtime/block_pool.hpp). Over-aligned
+/// types go to the global aligned operator new.
+struct pooled {
+  static void* operator new(std::size_t n);
+  static void operator delete(void* p) noexcept;
+  static void* operator new(std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
+  static void operator delete(void* p, std::align_val_t a) noexcept { ::operator delete(p, a); }
+};
+struct body_base : pooled {
   virtual ~body_base() = default;
   virtual void run() = 0;
   /// Bodies that wait without a stack (gen_server) are resumed here.
@@ -152,7 +163,7 @@ std::vector<std::string> registered();
 /// True while `p` has not exited.
 bool is_alive(const pid& p);
 
-enum class process_status { runnable, running, waiting, exiting };
+enum class process_status : std::uint8_t { runnable, running, waiting, exiting };
 /// What `process_info` reports (Erlang `process_info/1` items).
 struct process_details {
   std::size_t message_queue_len = 0;

@@ -117,10 +117,11 @@ start_outcome start_core(std::unique_ptr<server_base> impl, const start_options&
   process& me = current_process();
   node_impl& n = me.node();
   if (!opts.name.empty() && opts.name.is_local() && opts.name.key().empty()) throw badarg("gen_server: empty name");
+  const std::uint32_t stack = n.own_stack_size(opts.stack_size);
   auto body = std::make_unique<server_process>(std::move(impl), opts, mode == start_mode::link);
   server_process* srv = body.get();
   process* child = n.create_process(std::move(body), false);
-  child->stack_size = opts.stack_size == n.options().stack_size ? 0 : opts.stack_size;
+  child->stack_size = stack;
   // Set before anyone can send to it (the child's pid is not out yet).
   child->max_queue.store(static_cast<std::uint32_t>(opts.max_queue), std::memory_order_relaxed);
   child->crash_on_overflow.store(opts.on_overflow == overflow_policy::crash, std::memory_order_relaxed);

@@ -233,7 +233,7 @@ server_process::flow server_process::handle_info(message_node& n) {
   if (auto* t = m.get_if<server_timeout>()) {
     if (t->seq != timer_seq_ || !timer_armed_) return flow::go_on;  // cancelled meanwhile
     timer_armed_ = false;
-    timeout_.reset();
+    timeout_ = infinity;
     m = message(gen_server::timeout_event{});
   } else if (auto* h = m.get_if<hibernate_tick>()) {
     if (h->seq == timer_seq_) do_hibernate();
@@ -300,7 +300,7 @@ bool server_process::apply_next(next_step& next) {
     case next_step::kind::timeout:
       if (next.get_timeout() == infinity) break;
       timeout_ = next.get_timeout();
-      if (timeout_->count() == 0 && !self_->has_mail()) {
+      if (timeout_.count() == 0 && !self_->has_mail()) {
         // §5.3: 0 with an empty mailbox fires at once; a queued message wins.
         timer_armed_ = true;
         auto* n = new message_node(message(server_timeout{timer_seq_}));
@@ -322,12 +322,12 @@ bool server_process::apply_next(next_step& next) {
 
 void server_process::arm_idle_timers() {
   node_impl& node = self_->node();
-  if (timeout_ && !timer_armed_) {
+  if (timeout_ != infinity && !timer_armed_) {
     timer_armed_ = true;
     timer_ = make_ref();
     node.timers().start_timer(timer_, self_->self_pid(), {}, new message_node(message(server_timeout{timer_seq_})),
-                              static_cast<std::uint64_t>(timeout_->count()) * 1000);
-  } else if (!timeout_ && hibernate_after_ != infinity && !self_->hibernated && !hibernate_timer_) {
+                              static_cast<std::uint64_t>(timeout_.count()) * 1000);
+  } else if (timeout_ == infinity && hibernate_after_ != infinity && !self_->hibernated && !hibernate_timer_) {
     hibernate_timer_ = make_ref();
     node.timers().start_timer(hibernate_timer_, self_->self_pid(), {},
                               new message_node(message(hibernate_tick{timer_seq_})),
@@ -338,7 +338,7 @@ void server_process::arm_idle_timers() {
 // §5.2: any message cancels the timeout (and the idle countdown to hibernation).
 void server_process::cancel_timeout() {
   ++timer_seq_;
-  timeout_.reset();
+  timeout_ = infinity;
   if (timer_armed_) {
     self_->node().timers().cancel(timer_);
     timer_armed_ = false;

@@ -114,7 +114,7 @@ class server_process final : public detail::body_base {
   std::unique_ptr<message> pending_continue_;  // a continue to run before the next message
 
   // §5 timeouts
-  std::optional<timeout> timeout_;  // the last return's timeout, until a message arrives
+  timeout timeout_ = infinity;  // the last return's timeout, until a message arrives (infinity: none)
   std::uint64_t timer_seq_ = 0;
   ref timer_;
   ref hibernate_timer_;

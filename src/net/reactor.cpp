@@ -8,6 +8,7 @@
 #include <string>
 
 #include "otp/logger.hpp"
+#include "runtime/block_pool.hpp"
 
 namespace otp::internal {
 
@@ -53,6 +54,7 @@ void reactor::track(std::weak_ptr<io_resource> r) {
 }
 
 void reactor::run() noexcept {
+  block_pool::thread_scope pool;  // the messages of active sockets and the distribution
   thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
   pthread_setname_np(pthread_self(), "otp_reactor");
   for (;;) {

@@ -23,7 +23,7 @@
 #include "otp/message.hpp"
 #include "otp/pid.hpp"
 #include "otp/ref.hpp"
-#include "process/mail_pool.hpp"
+#include "runtime/block_pool.hpp"
 
 namespace otp::internal {
 
@@ -51,8 +51,8 @@ struct mail_node {
   bool counted = false;  // counted against a bounded mailbox (process::admit)
   explicit mail_node(mail_kind k) noexcept : kind(k) {}
   virtual ~mail_node() = default;
-  static void* operator new(std::size_t n) { return mail_pool::allocate(n); }
-  static void operator delete(void* p) noexcept { mail_pool::deallocate(p); }
+  static void* operator new(std::size_t n) { return block_pool::allocate(n); }
+  static void operator delete(void* p) noexcept { block_pool::deallocate(p); }
 };
 
 struct message_node : mail_node {
@@ -94,8 +94,8 @@ struct signal_node final : mail_node {
   explicit signal_node(mail_kind k) noexcept : mail_node(k) {}
 };
 
-static_assert(sizeof(request_node) <= mail_pool::block_size && sizeof(reply_node) <= mail_pool::block_size &&
-                  sizeof(signal_node) <= mail_pool::block_size,
+static_assert(sizeof(request_node) <= block_pool::max_block && sizeof(reply_node) <= block_pool::max_block &&
+                  sizeof(signal_node) <= block_pool::max_block,
               "mail nodes must fit the pool's blocks");
 
 class inbox {

@@ -21,6 +21,7 @@
 
 #include "node_impl.hpp"
 #include "otp/logger.hpp"
+#include "runtime/block_pool.hpp"
 #include "runtime/context.hpp"
 #include "runtime/fiber.hpp"
 #include "runtime/scheduler.hpp"
@@ -36,9 +37,11 @@ struct info_reply {
 namespace internal {
 
 process::process(node_impl& node, std::unique_ptr<detail::body_base> body, bool foreign)
-    : node_(&node), body_(std::move(body)), budget_limit_(node.options().message_budget), foreign_(foreign) {
+    : node_(&node), body_(std::move(body)), budget_left_(node.options().message_budget), foreign_(foreign) {
   serial = node.next_serial();
 }
+
+unsigned process::budget_limit() const noexcept { return node_->options().message_budget; }
 
 process::~process() {
   if (remote || exported) release_dist_ids(this);
@@ -266,7 +269,7 @@ void process::handle_signal(signal_node* s) {
     case mail_kind::wait_timeout:
       // A deadline equal to the current one is ours (or an earlier wait's
       // with the same deadline, which has passed for this one too).
-      if (s->seq == wait_deadline.load(std::memory_order_relaxed)) receive_timed_out_ = true;
+      if (s->seq == extras_->wait.wait_deadline.load(std::memory_order_relaxed)) receive_timed_out_ = true;
       break;
     case mail_kind::info_request:
       ext().info_requests.push_back(owned.release());
@@ -305,9 +308,9 @@ void process::begin_timed_wait(timeout t) {
     x.wait_used = true;
     x.wait.owner = this;
   }
-  wait_deadline.store(due, std::memory_order_seq_cst);
-  if (wait_armed.load(std::memory_order_seq_cst) > due) {
-    wait_armed.store(due, std::memory_order_seq_cst);
+  x.wait.wait_deadline.store(due, std::memory_order_seq_cst);
+  if (x.wait.wait_armed.load(std::memory_order_seq_cst) > due) {
+    x.wait.wait_armed.store(due, std::memory_order_seq_cst);
     timers.arm_wait(x.wait, due, serial);
   }
   // Counted only now that the deadline is in the wheel: a test that sees
@@ -316,7 +319,7 @@ void process::begin_timed_wait(timeout t) {
 }
 
 void process::end_timed_wait() noexcept {
-  wait_deadline.store(UINT64_MAX, std::memory_order_release);
+  extras_->wait.wait_deadline.store(UINT64_MAX, std::memory_order_release);
   node_->timers().wait_ended(extras_->wait);
 }
 
@@ -711,12 +714,16 @@ process& current_process() {
 
 namespace detail {
 
+void* pooled::operator new(std::size_t n) { return internal::block_pool::allocate(n); }
+void pooled::operator delete(void* p) noexcept { internal::block_pool::deallocate(p); }
+
 pid spawn_core(std::unique_ptr<body_base> body, const spawn_options& opts, spawn_mode mode, ref* mref) {
   using namespace internal;
   process& parent = current_process();
   node_impl& n = parent.node();
+  const std::uint32_t stack = n.own_stack_size(opts.stack_size);
   process* child = n.create_process(std::move(body), false);
-  child->stack_size = opts.stack_size == n.options().stack_size ? 0 : opts.stack_size;
+  child->stack_size = stack;
   child->set_trap_exit(opts.trap_exit);
   pid child_pid = child->self_pid();
   if (!opts.name.empty() && !n.register_name(opts.name, child)) {

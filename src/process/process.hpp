@@ -53,7 +53,7 @@ struct held_call {
   std::uint64_t tag;
 };
 
-class process final : public detail::process_base {
+class process final : public detail::process_base, public detail::pooled {
  public:
   process(node_impl& node, std::unique_ptr<detail::body_base> body, bool foreign);
   ~process();
@@ -85,12 +85,13 @@ class process final : public detail::process_base {
   /// Bumped (release) each time the process stops running: parks, yields,
   /// blocks or exits. A 0 ms timer it created waits for this to change, so
   /// a send made later in the same slice arrives first (OTP §14.5).
-  std::atomic<std::uint64_t> slices_ended{0};
+  std::atomic<std::uint32_t> slices_ended{0};  // compared for change only: wrapping is harmless
+  std::atomic<std::uint32_t> max_queue{0};     // documented below with bounded_len
+  std::uint32_t stack_size = 0;                // bytes; 0 = pooled (node_impl::own_stack_size)
   void end_slice(process_status next) noexcept {
     status.store(next, std::memory_order_relaxed);
     slices_ended.store(slices_ended.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
-  std::size_t stack_size = 0;  // 0 = pooled
 
   // ---- scheduler ----
   fiber* parked = nullptr;  // the fiber holding this process while it is suspended
@@ -105,13 +106,16 @@ class process final : public detail::process_base {
   /// Counts one unit of work (a send, a spawn, a receive) and yields when
   /// the budget is used up: BEAM's reductions, so a process that only sends
   /// cannot starve the others on its scheduler.
-  unsigned budget_limit() const noexcept { return budget_limit_; }
+  /// The budget counts down, so the limit (the node's message_budget) is
+  /// read only on refill and no process carries a copy of it.
+  unsigned budget_limit() const noexcept;
   void reduce(unsigned cost = 1) {
-    budget_ += cost;
-    if (budget_ >= budget_limit_) {
-      budget_ = 0;
-      yield();
+    if (cost < budget_left_) {
+      budget_left_ -= cost;
+      return;
     }
+    budget_left_ = budget_limit();
+    yield();
   }
   /// Runs `job` on the blocking pool; suspends the fiber (not the thread)
   /// until it is done. Exit signals wait until then (like a dirty NIF).
@@ -185,10 +189,6 @@ class process final : public detail::process_base {
   /// The tag this process waits for in a call now (0 if none). Read by
   /// other threads to drop stale held calls and to detect call cycles.
   std::uint64_t awaiting() const noexcept { return awaiting_.load(std::memory_order_acquire); }
-  /// The deadline (µs) of the current timed wait, UINT64_MAX if none; and
-  /// where the wait entry sits in the wheel (see timer_service::arm_wait).
-  std::atomic<std::uint64_t> wait_deadline{UINT64_MAX};
-  std::atomic<std::uint64_t> wait_armed{UINT64_MAX};
   /// Call-cycle detection: the process this one waits on in a call.
   std::atomic<process*> waiting_on{nullptr};
   /// Releases what an idle process can: spare capacity of its tables (the
@@ -207,7 +207,7 @@ class process final : public detail::process_base {
   void yield_now() { yield(); }
   /// Bounded mailbox (gen_server's max_queue): 0 = unbounded. Senders count
   /// the calls, casts and messages they queue; the owner counts them out.
-  std::atomic<std::uint32_t> max_queue{0};
+  // (max_queue is with the small fields above)
   std::atomic<std::int64_t> bounded_len{0};
   std::atomic<std::uint64_t> overflows{0};
   /// Sender side, for a bounded mailbox: marks `n` counted and true, or
@@ -310,9 +310,8 @@ class process final : public detail::process_base {
   reply_node* reply_ = nullptr;  // the reply to the awaited call, once drained
   void begin_timed_wait(timeout t);
   void end_timed_wait() noexcept;
-  unsigned budget_ = 0;
+  unsigned budget_left_;
   unsigned congested_receives_ = 0;
-  unsigned budget_limit_;
   // foreign threads wait here (futex)
   std::atomic<std::uint32_t> thread_wake_{0};
   // one-byte fields, together (see `started`)

@@ -8,6 +8,7 @@
 
 #include "node_impl.hpp"
 #include "process/process.hpp"
+#include "runtime/block_pool.hpp"
 #include "runtime/context.hpp"
 #include "runtime/fiber.hpp"
 #include "runtime/futex.hpp"
@@ -126,6 +127,7 @@ void scheduler::join() {
 }
 
 void scheduler::thread_main() {
+  block_pool::thread_scope pool;
   install_overflow_handler();
   alt_stack signal_stack;
   tctx().sched = this;

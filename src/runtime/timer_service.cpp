@@ -7,6 +7,7 @@
 #include "node_impl.hpp"
 #include "process/mailbox.hpp"
 #include "process/process.hpp"
+#include "runtime/block_pool.hpp"
 #include "runtime/context.hpp"
 #include "runtime/scheduler.hpp"
 
@@ -260,14 +261,14 @@ void timer_service::fire_locked(std::uint64_t now) {
 
 void timer_service::expire_wait(shard& sh, wait_entry* e, std::uint64_t now, std::vector<wait_fire>& fired) {
   process* p = e->owner;
-  p->wait_armed.store(UINT64_MAX, std::memory_order_seq_cst);
-  const std::uint64_t want = p->wait_deadline.load(std::memory_order_seq_cst);
+  e->wait_armed.store(UINT64_MAX, std::memory_order_seq_cst);
+  const std::uint64_t want = e->wait_deadline.load(std::memory_order_seq_cst);
   if (want == UINT64_MAX) return;  // no wait now: the entry rests until the next one
   if (want > now) {                // a later wait: follow it
     e->due_us = want;
     e->deadline = (want + tick_us - 1) / tick_us;
     sh.wheel.insert(e);
-    p->wait_armed.store(want, std::memory_order_seq_cst);
+    e->wait_armed.store(want, std::memory_order_seq_cst);
     return;
   }
   wait_ended(*e);
@@ -300,6 +301,7 @@ void timer_service::advance(std::chrono::microseconds d) {
 }
 
 void timer_service::thread_main() {
+  block_pool::thread_scope pool;  // the signal nodes of fired waits and timers
   std::unique_lock lk(wake_mu_);
   while (!stopping_) {
     next_due_us_.store(UINT64_MAX, std::memory_order_release);  // scanning: every start announces itself

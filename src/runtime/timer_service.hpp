@@ -26,11 +26,16 @@ struct mail_node;
 class node_impl;
 class process;
 
-/// A process's wait deadline, embedded in its control block (no allocation,
-/// no map): armed lazily by arm_wait and left in the wheel between waits.
+/// A process's wait deadline, allocated with the process's rarely used
+/// fields on its first timed wait (no allocation per wait, no map): armed
+/// lazily by arm_wait and left in the wheel between waits.
 struct wait_entry : wheel_entry {
   process* owner = nullptr;
   std::uint64_t due_us = 0;
+  /// The deadline (µs) of the owner's current timed wait, UINT64_MAX if
+  /// none; and where this entry sits in the wheel (see arm_wait).
+  std::atomic<std::uint64_t> wait_deadline{UINT64_MAX};
+  std::atomic<std::uint64_t> wait_armed{UINT64_MAX};
   std::atomic<bool> counted{false};  // in pending() now (manual clock only)
 };
 
@@ -59,7 +64,7 @@ class timer_service {
   // ---- wait deadlines (calls' timeouts) ----
   //
   // A call arms no timer of its own. The caller publishes its deadline in
-  // `wait_deadline`; its embedded wait_entry is in the wheel at or before
+  // `wait_deadline`; its wait_entry is in the wheel at or before
   // that deadline, and stays there when the wait ends. When the entry comes
   // due, the firer reads the current deadline: none → dropped; later (a
   // newer wait) → put back at it; passed → a wait_timeout signal carrying
