@@ -22,6 +22,7 @@ namespace otp::internal::block_pool {
 
 void* allocate(std::size_t n) { return ::operator new(n); }
 void deallocate(void* p) noexcept { ::operator delete(p); }
+bool pooling() noexcept { return false; }
 void adopt_thread() {}
 void release_thread() noexcept {}
 
@@ -196,6 +197,8 @@ void* allocate_unpooled(std::size_t n, std::uintptr_t cls) {
 }
 
 }  // namespace
+
+bool pooling() noexcept { return true; }
 
 void* allocate(std::size_t n) {
   if (n > max_block) return allocate_unpooled(n, big_class);

@@ -38,6 +38,8 @@ inline constexpr std::size_t max_block = 512;
 
 void* allocate(std::size_t n);
 void deallocate(void* p) noexcept;
+/// False under AddressSanitizer, where every block is a plain operator new.
+bool pooling() noexcept;
 
 /// The calling thread allocates from a cache of its own until release_thread.
 void adopt_thread();
