@@ -119,17 +119,15 @@ start_outcome start_core(std::unique_ptr<server_base> impl, const start_options&
   if (!opts.name.empty() && opts.name.is_local() && opts.name.key().empty()) throw badarg("gen_server: empty name");
   const std::uint32_t stack = n.own_stack_size(opts.stack_size);
   auto body = std::make_unique<server_process>(std::move(impl), opts, mode == start_mode::link);
-  server_process* srv = body.get();
   process* child = n.create_process(std::move(body), false);
   child->stack_size = stack;
   // Set before anyone can send to it (the child's pid is not out yet).
-  child->max_queue.store(static_cast<std::uint32_t>(opts.max_queue), std::memory_order_relaxed);
-  child->crash_on_overflow.store(opts.on_overflow == overflow_policy::crash, std::memory_order_relaxed);
+  child->set_bound(static_cast<std::uint32_t>(opts.max_queue), opts.on_overflow == overflow_policy::crash);
   pid child_pid = child->self_pid();
   const std::uint64_t tag = me.begin_call();
-  srv->set_starter(me.self_pid(), tag);
   // The child has not run: its side is set here (the link exists before init, §1.3),
-  // and it holds our start as a call, so that its death before the ack reaches us.
+  // and it holds our start as its first call, so that its death before the ack
+  // reaches us; the ack answers it (server_process::ack).
   child->hold_call(me.self_pid(), tag);
   start_outcome out;
   if (mode == start_mode::link) me.adopt_link(child_pid, child);

@@ -66,18 +66,18 @@ void server_process::unregister_name() {
 }
 
 void server_process::ack(detail::start_outcome::status st, exit_reason reason, pid existing) {
-  if (!starter_) return;
-  auto* r = new reply_node(start_tag_, message(start_ack{st, std::move(reason), std::move(existing)}));
-  auto* starter = static_cast<process*>(starter_.get());
-  self_->release_call(starter, start_tag_);
+  if (!start_pending_) return;
+  start_pending_ = false;
+  const held_call start = self_->take_first_held();
+  auto* r = new reply_node(start.tag, message(start_ack{st, std::move(reason), std::move(existing)}));
+  auto* starter = static_cast<process*>(start.caller.get());
   if (!starter->deliver(r)) delete r;
-  starter_ = pid{};
 }
 
 void server_process::run() {
   self_ = &current_process();
   if (!fiber_mode_) self_->declare_stackless();
-  parent_ = linked_ ? starter_ : self_->self_pid();  // §6.8: unlinked, the parent is itself
+  parent_ = linked_ ? self_->first_held_caller() : self_->self_pid();  // §6.8: unlinked, the parent is itself
   if (!register_name()) return;
   init();
   serve();
@@ -466,7 +466,7 @@ server_process::flow server_process::handle_system(request_node& r) {
     case sys_request::kind::get_statistics:
       if (debug_ && debug_->stats) {
         debug_->stats_data.current_time = std::chrono::system_clock::now();
-        debug_->stats_data.overflows = self_->overflows.load(std::memory_order_relaxed);
+        debug_->stats_data.overflows = self_->overflows();
         answer = message(debug_->stats_data);
       }
       break;

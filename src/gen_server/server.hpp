@@ -65,11 +65,6 @@ class server_process final : public detail::body_base {
   server_process(std::unique_ptr<detail::server_base> impl, const start_options& opts, bool linked);
   void run() override;
   void resume() override;
-  /// Starter side, set before the process first runs.
-  void set_starter(pid starter, std::uint64_t tag) {
-    starter_ = std::move(starter);
-    start_tag_ = tag;
-  }
 
  private:
   enum class flow { go_on, stop };
@@ -105,8 +100,6 @@ class server_process final : public detail::body_base {
   std::unique_ptr<server_name> name_;  // null when unnamed (most servers: 8 bytes, not 40)
   timeout hibernate_after_;
   pid parent_;
-  pid starter_;
-  std::uint64_t start_tag_ = 0;
 
   // what is being handled (for crash reports)
   mail_node* current_ = nullptr;
@@ -134,6 +127,7 @@ class server_process final : public detail::body_base {
   }
   std::unique_ptr<debug_state> debug_;
   bool linked_;
+  bool start_pending_ = true;  // the starter waits for our ack (its request is our first held call)
   bool fiber_mode_ = false;
   bool timer_armed_ = false;
   bool suspended_ = false;

@@ -1,10 +1,10 @@
 #pragma once
-// The monitors a process holds or is the target of, keyed by ref. Most
-// processes have none (gen_server calls do not monitor, see request_node),
-// so a table is a single pointer until its first entry; the first entry
-// then lives in that allocation, and a process with many (a supervisor, a
-// spawner) spills into a hash map. (Inline, the two tables were a quarter
-// of an idle server's bytes.)
+// The monitors a process holds or is the target of, keyed by ref. A
+// process with any has one or two (a spawn_monitor'ed worker and its
+// spawner), so the first entry lives inline; a process with many (a
+// supervisor, a spawner) spills into a hash map. Most processes have none
+// (gen_server calls do not monitor, see request_node): the process keeps
+// its two tables behind one pointer (process::monitor_sets).
 
 #include <memory>
 #include <optional>
@@ -25,55 +25,47 @@ struct monitor_entry {
 class monitor_table {
  public:
   void add(ref r, monitor_entry e) {
-    if (!s_) s_ = std::make_unique<storage>();
-    if (!s_->first) {
-      s_->first.emplace(r, std::move(e));
+    if (!first_) {
+      first_.emplace(r, std::move(e));
       return;
     }
-    if (!s_->more) s_->more = std::make_unique<std::unordered_map<ref, monitor_entry>>();
-    s_->more->emplace(r, std::move(e));
+    if (!more_) more_ = std::make_unique<std::unordered_map<ref, monitor_entry>>();
+    more_->emplace(r, std::move(e));
   }
   /// Removes and returns the entry for `r`, if any.
   std::optional<monitor_entry> take(ref r) {
-    if (!s_) return std::nullopt;
-    if (s_->first && s_->first->first == r) {
-      std::optional<monitor_entry> out(std::move(s_->first->second));
-      s_->first.reset();
+    if (first_ && first_->first == r) {
+      std::optional<monitor_entry> out(std::move(first_->second));
+      first_.reset();
       return out;
     }
-    if (!s_->more) return std::nullopt;
-    auto it = s_->more->find(r);
-    if (it == s_->more->end()) return std::nullopt;
+    if (!more_) return std::nullopt;
+    auto it = more_->find(r);
+    if (it == more_->end()) return std::nullopt;
     std::optional<monitor_entry> out(std::move(it->second));
-    s_->more->erase(it);
+    more_->erase(it);
     return out;
   }
   template <class F>
   void for_each(F&& f) const {
-    if (!s_) return;
-    if (s_->first) f(s_->first->first, s_->first->second);
-    if (s_->more)
-      for (const auto& [r, e] : *s_->more) f(r, e);
+    if (first_) f(first_->first, first_->second);
+    if (more_)
+      for (const auto& [r, e] : *more_) f(r, e);
   }
-  std::size_t size() const noexcept {
-    if (!s_) return 0;
-    return (s_->first ? 1 : 0) + (s_->more ? s_->more->size() : 0);
+  std::size_t size() const noexcept { return (first_ ? 1 : 0) + (more_ ? more_->size() : 0); }
+  void clear() {
+    first_.reset();
+    more_.reset();
   }
-  void clear() { s_.reset(); }
   /// Gives back the memory of a table that shrank.
   void compact() {
-    if (!s_) return;
-    if (size() == 0) s_.reset();
-    else if (s_->more && s_->more->empty()) s_->more.reset();
-    else if (s_->more) s_->more->rehash(0);
+    if (more_ && more_->empty()) more_.reset();
+    else if (more_) more_->rehash(0);
   }
 
  private:
-  struct storage {
-    std::optional<std::pair<ref, monitor_entry>> first;
-    std::unique_ptr<std::unordered_map<ref, monitor_entry>> more;  // allocated past one entry
-  };
-  std::unique_ptr<storage> s_;  // allocated on first use: one pointer in every process
+  std::optional<std::pair<ref, monitor_entry>> first_;
+  std::unique_ptr<std::unordered_map<ref, monitor_entry>> more_;  // allocated past one entry
 };
 
 }  // namespace otp::internal

@@ -44,6 +44,7 @@ process::process(node_impl& node, std::unique_ptr<detail::body_base> body, bool 
 unsigned process::budget_limit() const noexcept { return node_->options().message_budget; }
 
 process::~process() {
+  delete bound_.load(std::memory_order_relaxed);
   if (remote || exported) release_dist_ids(this);
   if (extras_)
     for (signal_node* s : extras_->info_requests) delete s;
@@ -255,13 +256,13 @@ void process::handle_signal(signal_node* s) {
       remove_link(s->from);
       break;
     case mail_kind::monitor:
-      monitored_by_.add(s->mref, monitor_entry{std::move(s->from), {}});
+      monitors().watchers.add(s->mref, monitor_entry{std::move(s->from), {}});
       break;
     case mail_kind::demonitor:
-      monitored_by_.take(s->mref);
+      if (monitors_) monitors_->watchers.take(s->mref);
       break;
     case mail_kind::down: {
-      auto held = monitors_.take(s->mref);
+      auto held = take_held_monitor(s->mref);
       if (!held) break;  // demonitored: dropped
       append_message(down_msg{s->mref, std::move(s->from), std::move(held->name), std::move(s->reason)});
       break;
@@ -415,13 +416,21 @@ void process::fail_held_calls(const exit_reason& reason) {
   extras_->held.clear();
 }
 
+void process::set_bound(std::uint32_t limit, bool crash_on_overflow) {
+  if (limit == 0) return;
+  bound_.store(new bound{limit, crash_on_overflow}, std::memory_order_release);
+}
+
 bool process::offer(mail_node* n) {
-  if (max_queue.load(std::memory_order_relaxed) == 0) return true;
-  if (admit()) {
+  bound* b = bound_.load(std::memory_order_acquire);
+  if (!b) return true;
+  if (b->len.fetch_add(1, std::memory_order_relaxed) < b->limit) {
     n->counted = true;
     return true;
   }
-  if (crash_on_overflow.load(std::memory_order_relaxed)) {
+  b->len.fetch_sub(1, std::memory_order_relaxed);
+  b->overflows.fetch_add(1, std::memory_order_relaxed);
+  if (b->crash_on_overflow) {
     auto* s = new signal_node(mail_kind::terminate);
     s->reason = exit_reason::other("overloaded");
     if (!deliver(s)) delete s;
@@ -435,8 +444,11 @@ void process::compact() {
     extras_->held.shrink_to_fit();
     extras_->info_requests.shrink_to_fit();
   }
-  monitors_.compact();
-  monitored_by_.compact();
+  if (monitors_ && monitors_->held.size() + monitors_->watchers.size() == 0) monitors_.reset();
+  if (monitors_) {
+    monitors_->held.compact();
+    monitors_->watchers.compact();
+  }
 }
 
 void process::process_signals() { drain(); }
@@ -511,20 +523,20 @@ ref process::monitor(const pid& target, std::string name) {
   ref r = make_ref();
   auto* t = static_cast<process*>(target.get());
   if (t) {
-    monitors_.add(r, monitor_entry{target, name});
+    monitors().held.add(r, monitor_entry{target, name});
     auto* s = new signal_node(mail_kind::monitor);
     s->from = self_pid();
     s->mref = r;
     if (t->deliver(s)) return r;
     delete s;
-    monitors_.take(r);
+    monitors_->held.take(r);
   }
   append_message(down_msg{r, target, std::move(name), exit_reason::noproc()});  // §8.10, §8.11
   return r;
 }
 
 bool process::demonitor(ref r, demonitor_options o) {
-  auto held = monitors_.take(r);
+  auto held = take_held_monitor(r);
   const bool active = held.has_value();
   if (active) send_signal(held->other, mail_kind::demonitor, {}, r);
   if (o.flush) {
@@ -605,11 +617,12 @@ void process::finish(const exit_reason& reason) {
   // has `killed`, while one that called exit(kill) itself sends an ordinary,
   // trappable `kill` to its links (ERTS behaves the same way).
   links_.for_each([&](const pid& l) { send_signal(l, mail_kind::link_exit, reason); });
-  monitored_by_.for_each([&](ref r, const monitor_entry& m) { send_signal(m.other, mail_kind::down, reason, r); });
-  monitors_.for_each([&](ref r, const monitor_entry& m) { send_signal(m.other, mail_kind::demonitor, {}, r); });
+  if (monitors_) {
+    monitors_->watchers.for_each([&](ref r, const monitor_entry& m) { send_signal(m.other, mail_kind::down, reason, r); });
+    monitors_->held.for_each([&](ref r, const monitor_entry& m) { send_signal(m.other, mail_kind::demonitor, {}, r); });
+  }
   links_.clear();
-  monitored_by_.clear();
-  monitors_.clear();
+  monitors_.reset();
   node_->process_exited(this);  // drops the process's reference on itself: last use of `this`
 }
 
@@ -662,8 +675,10 @@ process_details process::details() {
   process_details d;
   d.message_queue_len = queue_.size();
   d.links = links_.to_vector();
-  monitors_.for_each([&](ref r, const monitor_entry&) { d.monitors.push_back(r); });
-  monitored_by_.for_each([&](ref, const monitor_entry& m) { d.monitored_by.push_back(m.other); });
+  if (monitors_) {
+    monitors_->held.for_each([&](ref r, const monitor_entry&) { d.monitors.push_back(r); });
+    monitors_->watchers.for_each([&](ref, const monitor_entry& m) { d.monitored_by.push_back(m.other); });
+  }
   d.trap_exit = trap_exit_;
   d.status = in_receive_ ? process_status::waiting : status.load(std::memory_order_relaxed);
   const bool has_stack = started && !foreign_ && (!reactive_ || parked);

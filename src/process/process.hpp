@@ -81,12 +81,10 @@ class process final : public detail::process_base, public detail::pooled {
   bool hibernated = false;                     // see compact()
   std::atomic<bool> named{false};              // see registered_name
   bool exported = false;                       // see remote
-  std::atomic<bool> crash_on_overflow{false};  // see max_queue
   /// Bumped (release) each time the process stops running: parks, yields,
   /// blocks or exits. A 0 ms timer it created waits for this to change, so
   /// a send made later in the same slice arrives first (OTP §14.5).
   std::atomic<std::uint32_t> slices_ended{0};  // compared for change only: wrapping is harmless
-  std::atomic<std::uint32_t> max_queue{0};     // documented below with bounded_len
   std::uint32_t stack_size = 0;                // bytes; 0 = pooled (node_impl::own_stack_size)
   void end_slice(process_status next) noexcept {
     status.store(next, std::memory_order_relaxed);
@@ -134,8 +132,8 @@ class process final : public detail::process_base, public detail::pooled {
   /// `r`: the monitor's ref, made by the caller (empty: a new one).
   ref adopt_monitor(const pid& child_pid, process* child, ref r = {}) {
     if (!r) r = make_ref();
-    monitors_.add(r, monitor_entry{child_pid, {}});
-    child->monitored_by_.add(r, monitor_entry{self_pid(), {}});
+    monitors().held.add(r, monitor_entry{child_pid, {}});
+    child->monitors().watchers.add(r, monitor_entry{self_pid(), {}});
     return r;
   }
   /// The body is about to return to the scheduler without exiting: it waits
@@ -184,6 +182,11 @@ class process final : public detail::process_base, public detail::pooled {
   /// Server side: remember a taken call until it is answered, so that the
   /// caller hears of our death (what its monitor does in OTP).
   void hold_call(pid caller, std::uint64_t tag);
+  /// The first call held, taken out of the held calls: a server's start
+  /// request while init runs (start_core holds it before the server runs,
+  /// and no other call is taken before init returns).
+  held_call take_first_held() noexcept { return std::exchange(held_first_, held_call{}); }
+  const pid& first_held_caller() const noexcept { return held_first_.caller; }
   /// Forgets a held call (answered by us). False if we did not hold it.
   bool release_call(const process* caller, std::uint64_t tag) noexcept;
   /// The tag this process waits for in a call now (0 if none). Read by
@@ -205,26 +208,18 @@ class process final : public detail::process_base, public detail::pooled {
   }
   /// Gives up the rest of the slice.
   void yield_now() { yield(); }
-  /// Bounded mailbox (gen_server's max_queue): 0 = unbounded. Senders count
-  /// the calls, casts and messages they queue; the owner counts them out.
-  // (max_queue is with the small fields above)
-  std::atomic<std::int64_t> bounded_len{0};
-  std::atomic<std::uint64_t> overflows{0};
-  /// Sender side, for a bounded mailbox: marks `n` counted and true, or
-  /// false if the queue is full (then, under the crash policy, the process
-  /// is told to exit `overloaded`).
-  bool offer(mail_node* n);
-  /// Sender side: admits one more message, or false if the queue is full.
-  bool admit() noexcept {
-    const std::uint32_t limit = max_queue.load(std::memory_order_relaxed);
-    if (limit == 0) return true;
-    if (bounded_len.fetch_add(1, std::memory_order_relaxed) >= limit) {
-      bounded_len.fetch_sub(1, std::memory_order_relaxed);
-      overflows.fetch_add(1, std::memory_order_relaxed);
-      return false;
-    }
-    return true;
+  /// Bounded mailbox (gen_server's max_queue), set by start_core before
+  /// the process can be sent to. Senders count the calls, casts and
+  /// messages they queue; the owner counts them out.
+  void set_bound(std::uint32_t limit, bool crash_on_overflow);
+  std::uint64_t overflows() const noexcept {
+    const bound* b = bound_.load(std::memory_order_acquire);
+    return b ? b->overflows.load(std::memory_order_relaxed) : 0;
   }
+  /// Sender side: true if `n` may be queued (marked counted when the
+  /// mailbox is bounded); false if the queue is full (then, under the crash
+  /// policy, the process is told to exit `overloaded`).
+  bool offer(mail_node* n);
   /// Terminates this process with `reason`: closes the inbox, frees the name,
   /// fires links and monitors. Idempotent. Does not unwind the stack.
   void finish(const exit_reason& reason);
@@ -264,8 +259,18 @@ class process final : public detail::process_base, public detail::pooled {
   void fail_held_calls(const exit_reason& reason);
   void take_reply(reply_node* r);
   void count_out(mail_node* n) noexcept {
-    if (n && n->counted) bounded_len.fetch_sub(1, std::memory_order_relaxed);
+    if (n && n->counted) bound_.load(std::memory_order_relaxed)->len.fetch_sub(1, std::memory_order_relaxed);
   }
+  struct bound {
+    std::uint32_t limit;
+    bool crash_on_overflow;
+    std::atomic<std::int64_t> len{0};
+    std::atomic<std::uint64_t> overflows{0};
+  };
+  // Allocated only for a bounded server (owned; deleted with the process).
+  // Atomic only because the process table makes a process reachable just
+  // before start_core sets it.
+  std::atomic<bound*> bound_{nullptr};
   void park_stackless();
   void fail_request(mail_node* n, const exit_reason& reason);
   void prune_held_calls();
@@ -287,8 +292,18 @@ class process final : public detail::process_base, public detail::pooled {
   // owner:
   mail_queue queue_;
   link_set links_;
-  monitor_table monitors_;      // we monitor them
-  monitor_table monitored_by_;  // they monitor us
+  struct monitor_sets {
+    monitor_table held;      // we monitor them
+    monitor_table watchers;  // they monitor us
+  };
+  // Allocated on first use: one pointer in a process that has none (an
+  // idle server), instead of the two tables inline (a quarter of its bytes).
+  std::unique_ptr<monitor_sets> monitors_;
+  monitor_sets& monitors() {
+    if (!monitors_) monitors_ = std::make_unique<monitor_sets>();
+    return *monitors_;
+  }
+  std::optional<monitor_entry> take_held_monitor(ref r) { return monitors_ ? monitors_->held.take(r) : std::nullopt; }
   // What few processes need, allocated on first use (owner only), so that a
   // million idle processes do not each carry it.
   struct extras {
