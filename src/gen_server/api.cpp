@@ -121,7 +121,7 @@ start_outcome start_core(std::unique_ptr<server_base> impl, const start_options&
   auto body = std::make_unique<server_process>(std::move(impl), opts, mode == start_mode::link);
   process* child = n.create_process(std::move(body), false);
   child->stack_size = stack;
-  // Set before anyone can send to it (the child's pid is not out yet).
+  // Set before the child runs or its pid is handed out (see process::bound_).
   child->set_bound(static_cast<std::uint32_t>(opts.max_queue), opts.on_overflow == overflow_policy::crash);
   pid child_pid = child->self_pid();
   const std::uint64_t tag = me.begin_call();

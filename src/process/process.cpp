@@ -444,11 +444,13 @@ void process::compact() {
     extras_->held.shrink_to_fit();
     extras_->info_requests.shrink_to_fit();
   }
-  if (monitors_ && monitors_->held.size() + monitors_->watchers.size() == 0) monitors_.reset();
-  if (monitors_) {
-    monitors_->held.compact();
-    monitors_->watchers.compact();
+  if (!monitors_) return;
+  if (monitors_->held.size() + monitors_->watchers.size() == 0) {
+    monitors_.reset();
+    return;
   }
+  monitors_->held.compact();
+  monitors_->watchers.compact();
 }
 
 void process::process_signals() { drain(); }
