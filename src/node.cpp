@@ -91,7 +91,6 @@ dist_node& node_impl::dist() {
 
 void node_impl::start() {
   for (auto& s : scheds_) s->start();
-  timers_.start();
   for (unsigned i = 0; i < opts_.blocking_threads; ++i) blocking_threads_.emplace_back([this] { blocking_main(); });
   watchdog_ = std::thread([this] { watchdog_main(); });
 }
@@ -165,9 +164,10 @@ void node_impl::schedule(process* p, bool next) {
   scheduler* home = p->home.load(std::memory_order_relaxed);
   if (home && home != s && !home->idle_now()) {
     home->push_inbound(p);
-    // Woken from outside the schedulers (timer thread, reactor, main()): a
-    // parked scheduler may steal it if the home stays busy. Only a hint
-    // (relaxed load): the home runs it anyway, so a missed wake loses nothing.
+    // Woken from outside the schedulers (the reactor, main(), a timer fired
+    // by a foreign thread or the watchdog): a parked scheduler may steal it
+    // if the home stays busy. Only a hint (relaxed load): the home runs it
+    // anyway, so a missed wake loses nothing.
     if (!s && idle.load(std::memory_order_relaxed) != 0) notify_one();
     return;
   }
@@ -291,6 +291,7 @@ void node_impl::watchdog_main() {
   std::vector<seen> last(scheds_.size());
   std::unique_lock lk(watchdog_mu_);
   while (!watchdog_cv_.wait_for(lk, period, [&] { return watchdog_stop_; })) {
+    timers_.poll();  // the backstop for timers while every scheduler is in a long slice
     for (std::size_t i = 0; i < scheds_.size(); ++i) {
       const std::uint64_t slice = scheds_[i]->slice.load(std::memory_order_relaxed);
       const std::uint64_t running = scheds_[i]->running.load(std::memory_order_relaxed);
@@ -362,7 +363,6 @@ void node_impl::shutdown() {
   for (const pid& p : foreign) static_cast<process*>(p.get())->force_finish(exit_reason::shutdown());
   if (dist_made_.load(std::memory_order_acquire)) dist_->stop();  // connections close after the processes (their links and monitors fired)
   reactor_->stop();
-  timers_.stop();
   {
     std::lock_guard lk(watchdog_mu_);
     watchdog_stop_ = true;

@@ -6,6 +6,7 @@
 // due before returning, so a timer aimed at the test body's own mailbox is
 // queued when advance_time returns and `receive ... after 0` sees it.
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -348,6 +349,38 @@ TEST(timers, timers_14_7_timer_of_exactly_2_pow_32_fires) {
   EXPECT_TRUE(mailbox_empty());
   tn->advance_time(1ms);
   EXPECT_TRUE(otp::receive_as<hello>(otp::timeout::zero()).has_value());
+}
+
+// ------------------------------------------- beyond OTP: no timer thread
+//
+// Timers are fired by the schedulers between processes and by an idle
+// scheduler that sleeps until the earliest deadline (timer_service.hpp).
+// When every scheduler runs one long slice, a foreign thread's own
+// timeouts still fire (it sleeps until its deadline and fires it itself),
+// and so do timers aimed at it (the node's watchdog fires them).
+
+struct started {};
+
+TEST(timers, timeouts_fire_while_every_scheduler_runs_a_long_slice) {
+  test_node tn(clock_kind::real);
+  auto me = otp::self();
+  std::atomic<bool> release{false};
+  constexpr int busy = 2;  // one per scheduler
+  for (int i = 0; i < busy; ++i) {
+    otp::spawn([me, &release] {
+      otp::send(me, started{});
+      const auto cap = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (!release.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < cap) {
+      }
+      otp::send(me, release.load(std::memory_order_acquire));  // still spinning when released?
+    });
+  }
+  for (int i = 0; i < busy; ++i) (void)recv<started>();
+  EXPECT_FALSE(otp::receive_as<hello>(50ms).has_value()) << "receive ... after 50 returned a message";
+  (void)otp::send_after(me, payload{7}, 20ms);
+  EXPECT_EQ(recv<payload>().v, 7);
+  release.store(true, std::memory_order_release);
+  for (int i = 0; i < busy; ++i) EXPECT_TRUE(recv<bool>()) << "a busy process stopped before the timeouts fired";
 }
 
 }  // namespace

@@ -133,7 +133,7 @@ void process::wait() {
       __builtin_ia32_pause();
 #endif
     }
-    while (thread_wake_.exchange(0, std::memory_order_acquire) == 0) futex_wait(thread_wake_, 0);
+    sleep_foreign();
     return;
   }
   scheduler* s = tctx().sched;
@@ -141,6 +141,29 @@ void process::wait() {
     fiber::switch_to(std::exchange(next->parked, nullptr), &park_waiting, this);
   } else {
     fiber::switch_to(s->take_fiber(), &park_waiting, this);
+  }
+}
+
+// A foreign thread in a timed wait sleeps only until its deadline and then
+// fires what is due itself, its own timeout included: its timeouts do not
+// depend on a scheduler being free to fire them (all may be in long slices).
+void process::sleep_foreign() {
+  timer_service& timers = node_->timers();
+  while (thread_wake_.exchange(0, std::memory_order_acquire) == 0) {
+    const std::uint64_t due = extras_ && !timers.manual() ? extras_->wait.wait_deadline.load(std::memory_order_relaxed)
+                                                          : UINT64_MAX;
+    if (due == UINT64_MAX) {
+      futex_wait(thread_wake_, 0);
+      continue;
+    }
+    const std::uint64_t now = timers.now_us();
+    if (now < due) {
+      futex_wait_for(thread_wake_, 0, std::chrono::microseconds(due - now));
+      continue;
+    }
+    timers.poll();
+    // Another thread may be firing it right now: look again shortly.
+    futex_wait_for(thread_wake_, 0, std::chrono::microseconds(timer_service::tick_us));
   }
 }
 

@@ -275,6 +275,7 @@ class process final : public detail::process_base, public detail::pooled {
   void fail_request(mail_node* n, const exit_reason& reason);
   void prune_held_calls();
   void wait();                          // suspends until the inbox is non-empty
+  void sleep_foreign();                 // wait() of a foreign thread: on its futex, timed by its own deadline
   void yield();
   void answer_dead(mail_node* n, const exit_reason& reason);
   void append_message(message&& m);

@@ -54,7 +54,7 @@ struct free_block {
 };
 
 // A cache's first chunk is small, so that a thread that allocates little
-// (an idle scheduler, the timer thread) holds little; later ones are a
+// (an idle scheduler, the reactor) holds little; later ones are a
 // transparent huge page each.
 constexpr std::size_t first_chunk_bytes = std::size_t{256} << 10;
 constexpr std::size_t chunk_bytes = std::size_t{2} << 20;

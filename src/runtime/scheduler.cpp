@@ -1,5 +1,6 @@
 #include "runtime/scheduler.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -127,6 +128,8 @@ void scheduler::join() {
 }
 
 void scheduler::thread_main() {
+  // Named as the BEAM names its threads (1_scheduler, ...), for top -H, perf and gdb.
+  pthread_setname_np(pthread_self(), ("otp_sched_" + std::to_string(index_)).c_str());
   block_pool::thread_scope pool;
   install_overflow_handler();
   alt_stack signal_stack;
@@ -220,7 +223,7 @@ void scheduler::begin_slice(process* p) {
 }
 
 process* scheduler::find_work() {
-  node_.timers().poll();
+  node_.timers().poll(++polls_);
   for (unsigned spin = 0;; ++spin) {
     if (next_ && next_streak_ < max_next_streak) {
       ++next_streak_;
@@ -250,6 +253,7 @@ process* scheduler::find_work() {
     park();
     spin = 0;
     if (quit_.load(std::memory_order_acquire)) return nullptr;
+    node_.timers().poll();  // a keeper wakes at the earliest deadline
   }
 }
 
@@ -321,6 +325,12 @@ void scheduler::park() {
     if (sleeping_.exchange(awake, std::memory_order_seq_cst) != awake) node_.idle.fetch_sub(1, std::memory_order_seq_cst);
     return;
   }
+  // Counted idle before keep() reads the timers: a thread arming an earlier
+  // deadline either sees us idle (or keeping) and wakes us, or we see it.
+  timer_service& timers = node_.timers();
+  std::optional<std::chrono::microseconds> limit = timers.keep(*this);
+  std::uint32_t state = parked;
+  bool watch = false;
   if (others_queued) {
     // Another scheduler has a short queue: look again after a watch period
     // whether it is stuck in one slice.
@@ -328,17 +338,29 @@ void scheduler::park() {
     for (std::size_t i = 0; i < seen_slices_.size(); ++i)
       seen_slices_[i] = node_.schedulers()[i]->slice.load(std::memory_order_relaxed);
     std::uint32_t expected = parked;
-    if (!sleeping_.compare_exchange_strong(expected, watching, std::memory_order_seq_cst)) return;  // woken meanwhile
-    futex_wait_for(sleeping_, watching, watch_period);
-    // Timed out (or spurious): take ourselves out of the idle count, unless
-    // a waker already did.
-    if (sleeping_.exchange(awake, std::memory_order_seq_cst) != awake) {
-      node_.idle.fetch_sub(1, std::memory_order_seq_cst);
-      watch_expired_ = true;
+    if (!sleeping_.compare_exchange_strong(expected, watching, std::memory_order_seq_cst)) {  // woken meanwhile
+      timers.woke(*this, true);
+      return;
     }
+    state = watching;
+    watch = !limit || *limit >= watch_period;
+    if (watch) limit = watch_period;
+  }
+  if (!limit) {
+    while (sleeping_.load(std::memory_order_acquire) == parked) futex_wait(sleeping_, parked);
+    timers.woke(*this, true);
     return;
   }
-  while (sleeping_.load(std::memory_order_acquire) == parked) futex_wait(sleeping_, parked);
+  if (limit->count() > 0) futex_wait_for(sleeping_, state, *limit);
+  // Timed out (or spurious): take ourselves out of the idle count, unless a
+  // waker already did.
+  if (sleeping_.exchange(awake, std::memory_order_seq_cst) == awake) {
+    timers.woke(*this, true);
+    return;
+  }
+  node_.idle.fetch_sub(1, std::memory_order_seq_cst);
+  watch_expired_ = watch;
+  timers.woke(*this, false);
 }
 
 void scheduler::push_inbound(process* p) {

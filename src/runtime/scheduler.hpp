@@ -94,6 +94,7 @@ class scheduler {
   process* next_ = nullptr;
   unsigned next_streak_ = 0;
   std::uint32_t tick_ = 0;
+  std::uint32_t polls_ = 0;  // timer polls between processes (timer_service::poll)
   std::vector<fiber*> pool_;
   // awake, parked until woken, or parked for one watch period (park()).
   static constexpr std::uint32_t awake = 0, parked = 1, watching = 2;

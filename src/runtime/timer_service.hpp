@@ -1,18 +1,28 @@
 #pragma once
 // Timers of a node: sharded timing wheels (one lock each, so schedulers
-// starting and cancelling timers rarely meet) and one timer thread that
-// sleeps until the earliest deadline. With the manual clock there is no
-// thread: advance() fires what became due on the calling thread.
+// starting and cancelling timers rarely meet), fired by the schedulers
+// themselves, as the BEAM's schedulers check their timer wheels and Go's
+// idle Ps sleep until the next timer. There is no timer thread: on a
+// 2-core machine a third busy thread was often left waiting for a CPU
+// (a kernel tick, 4 ms) while timers came due, and 1 % of 100k timers
+// fired milliseconds late.
+//  - A scheduler between two processes polls: fires what is due.
+//  - A scheduler about to park with timers armed and no other keeper
+//    becomes the *keeper*: it sleeps only until the earliest deadline.
+//    Arming an earlier timer wakes it (or, with no keeper, an idle
+//    scheduler, which becomes one).
+//  - A foreign thread in a timed wait sleeps until its own deadline and
+//    polls then, so its timeouts need no scheduler.
+// With the manual clock timers fire only in advance(), on the calling
+// thread.
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -25,6 +35,7 @@ namespace otp::internal {
 struct mail_node;
 class node_impl;
 class process;
+class scheduler;
 
 /// A process's wait deadline, allocated with the process's rarely used
 /// fields on its first timed wait (no allocation per wait, no map): armed
@@ -45,8 +56,6 @@ class timer_service {
 
   timer_service(node_impl& node, bool manual);
   ~timer_service();
-  void start();
-  void stop();
 
   /// Arms a timer that pushes `payload` to `target` (or, if `name` is set, to
   /// the process registered under it at expiry) after `delay_us`.
@@ -98,12 +107,21 @@ class timer_service {
 
   /// Microseconds on the node clock.
   std::uint64_t now_us() const;
-  /// Scheduler threads call this between processes: fires what is due
-  /// without waiting for the timer thread to be given a CPU (on a busy
-  /// machine the OS may delay that thread by milliseconds). Cheap when
-  /// nothing is due: two atomic loads and, only with timers pending, a
-  /// clock read.
-  void poll();
+  /// Fires what is due (schedulers between processes, the keeper, a
+  /// foreign thread whose deadline passed). Cheap when nothing is due: an
+  /// atomic load when nothing is armed, or only calls' deadlines and
+  /// `round` (the caller's count of polls) is not a multiple of 64; else a
+  /// coarse clock read (~5 ns), and the precise clock only near the
+  /// earliest deadline.
+  void poll(std::uint32_t round = 0);
+  /// A scheduler about to park (counted idle already): if it is (or now
+  /// becomes) the keeper, how long it may sleep before the earliest
+  /// deadline (zero: something is due); nullopt: sleep until woken.
+  std::optional<std::chrono::microseconds> keep(scheduler& s);
+  /// `s` stopped sleeping. Woken by another thread for work, it stops
+  /// keeping (it may now run a long slice) and the next scheduler to park
+  /// keeps; at its deadline, it keeps and fires what is due.
+  void woke(scheduler& s, bool for_work) noexcept;
   void advance(std::chrono::microseconds d);  // manual clock only
   bool manual() const noexcept { return manual_; }
 
@@ -146,20 +164,28 @@ class timer_service {
   /// Under the shard lock: a due wait entry is dropped, re-armed, or (its
   /// deadline passed) queued in `fired`.
   void expire_wait(shard& sh, wait_entry* e, std::uint64_t now_us, std::vector<wait_fire>& fired);
-  void wake_for(std::uint64_t due_us);
-  // timer thread
-  std::mutex wake_mu_;
-  std::condition_variable wake_cv_;
-  std::atomic<std::uint64_t> next_due_us_{UINT64_MAX};
-  // A hint for poll(): the earliest deadline known (lowered by start_timer,
-  // recomputed after each firing). The timer thread remains the backstop.
-  std::atomic<std::uint64_t> poll_due_us_{UINT64_MAX};
-  // One firer at a time (timer thread or a polling scheduler), held through
-  // delivery: two batches delivered concurrently could reorder timers (§14.6).
-  std::mutex fire_mu_;
+  /// After arming something due at `due_us`: lowers the hint and, if no
+  /// sleeping keeper would wake by then, wakes one.
+  void announce(std::uint64_t due_us);
+  /// Under fire_mu_: the hint becomes the wheels' earliest deadline.
+  void refresh_hint();
   std::uint64_t earliest_us();
-  bool stopping_ = false;
-  std::thread thread_;
+  std::uint64_t coarse_now_us() const;
+
+  // Never later than the earliest armed deadline (µs), UINT64_MAX if none:
+  // lowered (seq_cst) by whoever arms, raised only by a firer, and only to
+  // what the wheels hold (refresh_hint).
+  std::atomic<std::uint64_t> hint_us_{UINT64_MAX};
+  // The keeper, and the time it sleeps until (UINT64_MAX: until woken);
+  // 0 while it is awake or there is none. Who arms an earlier deadline
+  // reads keeper_until_ after lowering hint_us_, and the keeper reads
+  // hint_us_ after publishing keeper_until_ (both seq_cst): one of the two
+  // sees the other, so no deadline is slept through.
+  std::atomic<scheduler*> keeper_{nullptr};
+  std::atomic<std::uint64_t> keeper_until_{0};
+  // One firer at a time, held through delivery: two batches delivered
+  // concurrently could reorder timers (§14.6).
+  std::mutex fire_mu_;
 };
 
 }  // namespace otp::internal
