@@ -14,6 +14,8 @@
 //  5. timers, watchdog, blocking pool and schedulers stop; each scheduler
 //     ends its pooled fibers, returns to its own stack and is joined.
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -257,6 +259,7 @@ void node_impl::run_blocking_job(std::function<void()> job) {
 }
 
 void node_impl::blocking_main() {
+  pthread_setname_np(pthread_self(), "otp_blocking");
   for (;;) {
     std::function<void()> job;
     {
@@ -280,6 +283,7 @@ void node_impl::blocking_main() {
 // watches and steals them (scheduler::park): a single process queued behind
 // a long computation wakes no one when it is queued.
 void node_impl::watchdog_main() {
+  pthread_setname_np(pthread_self(), "otp_watchdog");
   const auto period = opts_.long_schedule.count() > 0
                           ? std::max(opts_.long_schedule / 4, std::chrono::milliseconds(1))
                           : std::chrono::milliseconds(25);

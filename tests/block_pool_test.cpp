@@ -86,6 +86,29 @@ TEST_F(block_pool, a_block_freed_by_another_cache_returns_to_its_owner_when_that
   owner.join();
 }
 
+TEST_F(block_pool, blocks_stay_distinct_and_usable_across_chunk_refills) {
+  // 16 MiB of 512-byte blocks: the first chunk and several 2 MiB chunks,
+  // some made by the refilling thread and some (when the idle-priority
+  // helper had a CPU) prepared in the background.
+  std::thread([] {
+    bp::thread_scope scope;
+    constexpr std::size_t n = (std::size_t{16} << 20) / 520;
+    std::vector<unsigned char*> blocks;
+    blocks.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto* p = static_cast<unsigned char*>(bp::allocate(512));
+      ASSERT_EQ(reinterpret_cast<std::uintptr_t>(p) % 16, 0u);
+      std::memset(p, static_cast<int>(i & 0xff), 512);
+      blocks.push_back(p);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(blocks[i][0], static_cast<unsigned char>(i & 0xff)) << "block " << i << " overlaps another";
+      ASSERT_EQ(blocks[i][511], static_cast<unsigned char>(i & 0xff)) << "block " << i << " overlaps another";
+    }
+    for (unsigned char* p : blocks) bp::deallocate(p);
+  }).join();
+}
+
 TEST_F(block_pool, a_released_cache_serves_the_next_thread_that_adopts_one) {
   void* freed = nullptr;
   std::thread([&] {
