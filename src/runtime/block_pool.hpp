@@ -8,8 +8,9 @@
 //    with malloc that is one page fault per 4 KiB page, and on the
 //    virtualised machines we measure on a fault costs microseconds: it was
 //    ~90 % of a gen_server start. Blocks here are carved from 2 MiB chunks
-//    that ask for transparent huge pages (one fault per chunk when the
-//    kernel has a huge page to give, and no worse than malloc when not).
+//    populated 64 KiB at a time (one system call instead of 16 faults;
+//    not huge pages, whose first touch stalled a scheduler for ~10 ms:
+//    see carve() in block_pool.cpp).
 //  - Cross-thread frees. A message is allocated by its sender and freed by
 //    its receiver, often on another core; with malloc each such free takes
 //    the lock of the sender's arena, which the sender keeps taking to

@@ -221,44 +221,44 @@ void timer_service::fire_due(std::uint64_t now) {
 
 void timer_service::fire_locked(std::uint64_t now) {
   const std::uint64_t to = ticks(now);
-  std::vector<std::unique_ptr<entry>> due;
-  std::vector<entry*> postponed;
-  std::vector<wait_fire> waits;
   for (auto& sh : shards_) {
     std::lock_guard lk(sh.mu);
     sh.wheel.advance(to, [&](wheel_entry* w) {
       if (w->is_wait) {
-        expire_wait(sh, static_cast<wait_entry*>(w), now, waits);
+        expire_wait(sh, static_cast<wait_entry*>(w), now, waits_);
         return;
       }
       auto* e = static_cast<entry*>(w);
       if (e->creator && creator_still_running(*e)) {
-        postponed.push_back(e);
+        postponed_.push_back(e);
         return;
       }
       auto it = sh.by_id.find(e->id.id());
-      due.push_back(std::move(it->second));
+      due_.push_back(std::move(it->second));
       sh.by_id.erase(it);
     });
-    for (entry* e : postponed) {
+    for (entry* e : postponed_) {
       e->deadline = to + 1;  // look again at the next tick
       sh.wheel.insert(e);
     }
-    postponed.clear();
+    postponed_.clear();
   }
-  for (wait_fire& f : waits) {
+  for (wait_fire& f : waits_) {
     auto* s = new signal_node(mail_kind::wait_timeout);
     s->seq = f.due_us;
     if (!static_cast<process*>(f.target.get())->deliver(s)) delete s;
   }
-  if (due.empty()) return;
-  pending_.fetch_sub(due.size(), std::memory_order_acq_rel);
+  waits_.clear();
+  if (due_.empty()) return;
+  pending_.fetch_sub(due_.size(), std::memory_order_acq_rel);
   // Equal deadlines fire in creation order (§14.6): refs grow monotonically
-  // per creating thread, and the sort is stable across shards by deadline.
-  std::stable_sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
+  // per creating thread, and ids are unique, so this order is total (no
+  // stable sort needed, and std::sort allocates no buffer).
+  std::sort(due_.begin(), due_.end(), [](const auto& a, const auto& b) {
     return a->due_us != b->due_us ? a->due_us < b->due_us : a->id.id() < b->id.id();
   });
-  for (auto& e : due) deliver(std::move(e));
+  for (auto& e : due_) deliver(std::move(e));
+  due_.clear();
 }
 
 void timer_service::expire_wait(shard& sh, wait_entry* e, std::uint64_t now, std::vector<wait_fire>& fired) {

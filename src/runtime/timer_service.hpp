@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "otp/pid.hpp"
+#include "otp/process.hpp"
 #include "otp/ref.hpp"
 #include "runtime/timer_wheel.hpp"
 
@@ -126,7 +127,10 @@ class timer_service {
   bool manual() const noexcept { return manual_; }
 
  private:
-  struct entry : wheel_entry {
+  // From the block pool: 100k timers armed in a burst used to leave glibc's
+  // fastbins full, and the next large malloc consolidated them for
+  // milliseconds under the firing lock.
+  struct entry : wheel_entry, detail::pooled {
     ref id;
     pid target;
     std::string name;
@@ -186,6 +190,10 @@ class timer_service {
   // One firer at a time, held through delivery: two batches delivered
   // concurrently could reorder timers (§14.6).
   std::mutex fire_mu_;
+  // fire_locked's lists, kept (with their capacity) between firings.
+  std::vector<std::unique_ptr<entry>> due_;
+  std::vector<entry*> postponed_;
+  std::vector<wait_fire> waits_;
 };
 
 }  // namespace otp::internal
