@@ -74,7 +74,9 @@ node_impl::node_impl(node& owner, node_options opts)
       opts_(opts),
       generation_(g_node_generation.fetch_add(1, std::memory_order_relaxed)),
       timers_(*this, opts.manual_clock),
-      reactor_(std::make_unique<internal::reactor>(logger_)) {
+      reactor_(std::make_unique<internal::reactor>(logger_, [this] {
+        return idle.load(std::memory_order_relaxed) != 0;
+      })) {
   if (opts_.schedulers == 0) opts_.schedulers = std::max(1u, std::thread::hardware_concurrency());
   if (opts_.message_budget == 0) opts_.message_budget = 1;
   logger_.set_level(opts_.level);

@@ -45,6 +45,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -70,7 +71,9 @@ class io_resource {
 /// @threadsafe
 class reactor {
  public:
-  explicit reactor(otp::logger& log) : log_(log) {}
+  /// `node_idle`, if given, says whether a scheduler of the node is idle:
+  /// only then does the thread poll for a while before blocking (run_spinning).
+  explicit reactor(otp::logger& log, std::function<bool()> node_idle = {}) : log_(log), node_idle_(std::move(node_idle)) {}
   ~reactor();
   reactor(const reactor&) = delete;
   reactor& operator=(const reactor&) = delete;
@@ -95,6 +98,7 @@ class reactor {
 
  private:
   void run() noexcept;
+  void run_spinning();  // ctx_->run(), polling a while before each block
   void release_all() noexcept;
 
   otp::logger& log_;
@@ -102,6 +106,7 @@ class reactor {
   std::condition_variable ran_out_;  // run() returned
   bool running_ = false;
   std::atomic<asio::io_context*> ready_{nullptr};  // set once started: context() without the lock
+  std::function<bool()> node_idle_;
   std::shared_ptr<asio::io_context> ctx_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::thread thread_;
