@@ -447,12 +447,26 @@ void connection::write_more() {
       return;
     }
   }
-  std::vector<asio::const_buffer> bufs;
-  bufs.reserve(writing_.size());
-  for (const auto& p : writing_) bufs.emplace_back(asio::buffer(p));
+  unwritten_.clear();
+  for (const auto& p : writing_) unwritten_.emplace_back(asio::buffer(p));
   write_in_flight_ = true;
   sent_.fetch_add(1, std::memory_order_relaxed);
-  asio::async_write(*socket_, bufs, [self = shared_from_this()](asio::error_code ec, std::size_t) {
+  write_unwritten();
+}
+
+// One write_some at a time rather than asio::async_write: that composed
+// operation goes on to the next partial write by itself, on a socket that
+// release_io (node shutdown) may have destroyed meanwhile (ASan caught it).
+// Here every step comes back to a handler that looks first.
+void connection::write_unwritten() {
+  socket_->async_write_some(unwritten_, [self = shared_from_this()](asio::error_code ec, std::size_t n) {
+    if (!self->socket_) return;  // released: the node is shutting down
+    auto& rest = self->unwritten_;
+    std::size_t done = 0;
+    for (; done < rest.size() && n >= rest[done].size(); ++done) n -= rest[done].size();
+    rest.erase(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(done));
+    if (n > 0) rest.front() += n;
+    if (!ec && !rest.empty()) return self->write_unwritten();
     self->write_in_flight_ = false;
     self->writing_.clear();
     if (ec) return self->go_down("write failed: " + ec.message());
@@ -463,6 +477,7 @@ void connection::write_more() {
 // ================================================================ ticks
 
 void connection::arm_tick() {
+  if (!tick_timer_) return;  // released: the node is shutting down
   // net_kernel ticks every ticktime/4 and declares a peer down after four
   // silent intervals (about ticktime).
   tick_timer_->expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(dist_.options().ticktime) / 4);

@@ -170,6 +170,7 @@ class connection : public std::enable_shared_from_this<connection>, public io_re
   void on_spawn_request(const term& control, const term& args);
   void on_monitor_exit(const term& from, const term& to, const term& r, const term& reason);
   void write_more();
+  void write_unwritten();
   void arm_tick();
   void on_tick();
   void cleanup_tables();
@@ -191,6 +192,7 @@ class connection : public std::enable_shared_from_this<connection>, public io_re
   std::string rbuf_;
   std::size_t rlen_ = 0;
   std::vector<std::string> writing_;
+  std::vector<asio::const_buffer> unwritten_;  // what of writing_ the kernel has not taken yet
   bool write_in_flight_ = false;
   std::atomic<std::uint64_t> received_{0};  // packets read (ticks included)
   std::uint64_t received_at_last_tick_ = 0;
