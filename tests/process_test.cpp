@@ -443,6 +443,42 @@ TEST(process, process_blocking_does_not_block_the_scheduler) {
   EXPECT_EQ(*r, 42);
 }
 
+// Sender punishment (as the BEAM's): once a plain process has more than 4096
+// messages queued, each send to it ends the sender's slice, so a flood
+// cannot outrun its receiver. On one scheduler, a bystander that loops on
+// self-sends shows each slice the sender gives up.
+TEST(process, process_sending_to_a_congested_process_ends_the_slice) {
+  test_node tn(clock_kind::real, /*schedulers=*/1);
+  struct flood_done {};
+  std::atomic<long> bystander_steps{0};
+  std::atomic<bool> stop{false};
+  auto sink = otp::spawn([] { otp::receive_as<flood_done>(); });  // queues every int
+  otp::spawn_monitor([&] {
+    while (!stop.load()) {
+      bystander_steps.fetch_add(1);
+      otp::send(otp::self(), 0);
+      otp::receive_as<int>();
+    }
+  });
+  auto me = otp::self();
+  otp::spawn([&, me, sink] {
+    constexpr long flood = 20000;
+    long gave_way = 0;
+    for (long i = 0; i < flood; ++i) {
+      const long before = bystander_steps.load();
+      otp::send(sink, i);
+      gave_way += bystander_steps.load() != before;
+    }
+    otp::send(me, gave_way);
+  });
+  const long gave_way = recv<long>();
+  stop = true;
+  otp::send(sink, flood_done{});
+  recv<otp::down_msg>();  // the bystander no longer touches this frame
+  // Without punishment only the 200-message budget ends a slice: ~100.
+  EXPECT_GT(gave_way, 10000) << "the sender kept its slice while the receiver was congested";
+}
+
 // A process woken from a foreign thread (here main(); in the node, the timer
 // thread or the network reactor) is queued at its home scheduler. While that
 // scheduler runs one long slice, the idle scheduler must take it instead of

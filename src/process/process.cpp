@@ -17,7 +17,6 @@
 #include "process/process.hpp"
 
 #include <algorithm>
-#include <boost/context/fiber.hpp>
 
 #include "node_impl.hpp"
 #include "otp/logger.hpp"
@@ -230,6 +229,10 @@ std::optional<exit_reason> process::drain_to_exit() {
     else handle_signal(static_cast<signal_node*>(n));
     n = next;
   }
+  // Past this many queued messages, senders are slowed (see congested()).
+  constexpr std::size_t congestion_threshold = 4096;
+  const bool long_queue = queue_.size() > congestion_threshold;
+  if (long_queue != congested_.load(std::memory_order_relaxed)) congested_.store(long_queue, std::memory_order_relaxed);
   if (!extras_) return std::nullopt;  // no signal left anything to do after draining
   if (!extras_->info_requests.empty()) {
     auto requests = std::move(extras_->info_requests);
@@ -242,10 +245,6 @@ std::optional<exit_reason> process::drain_to_exit() {
       delete s;
     }
   }
-  // Past this many queued messages, senders are slowed (see congested()).
-  constexpr std::size_t congestion_threshold = 4096;
-  const bool long_queue = queue_.size() > congestion_threshold;
-  if (long_queue != congested_.load(std::memory_order_relaxed)) congested_.store(long_queue, std::memory_order_relaxed);
   if (!extras_->pending_exit) return std::nullopt;
   std::optional<exit_reason> why = std::move(extras_->pending_exit);
   extras_->pending_exit.reset();
