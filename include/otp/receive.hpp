@@ -192,8 +192,11 @@ decltype(auto) receive(const Cs&... cs) {
 template <class T>
 std::optional<T> receive_as(timeout t = infinity) {
   auto m = detail::receive_core([](const void*, const message& x) { return x.is<T>(); }, nullptr, t);
-  if (!m) return std::nullopt;
-  return std::optional<T>(std::move(m->template get<T>()));
+  // One conditional expression, here and in receive_if, rather than two
+  // returns or a helper: GCC then builds the optional in place. Otherwise it
+  // assembled it from a byte store and copied it with a wider load, a
+  // store-forwarding stall that cost 5 % of a message hop (thread_ring).
+  return m ? std::optional<T>(std::in_place, std::move(m->template get<T>())) : std::optional<T>();
 }
 
 /// Receives the first `T` for which `pred(const T&)` holds; nullopt on timeout.
@@ -204,8 +207,7 @@ std::optional<T> receive_if(Pred&& pred, timeout t = infinity) {
         return x.is<T>() && (*static_cast<const std::remove_reference_t<Pred>*>(p))(x.get<T>());
       },
       &pred, t);
-  if (!m) return std::nullopt;
-  return std::optional<T>(std::move(m->template get<T>()));
+  return m ? std::optional<T>(std::in_place, std::move(m->template get<T>())) : std::optional<T>();
 }
 
 /// Receives the oldest message of any type; nullopt on timeout.

@@ -21,12 +21,7 @@ struct held_wakes {
 };
 
 struct thread_context {
-  // fiber switching (fiber.cpp)
-  fiber* current_fiber = nullptr;
-  fiber* switch_from = nullptr;
-  fiber* switch_to = nullptr;
-  fiber* dead_fiber = nullptr;  // ended fiber whose record is freed on arrival
-  bool switch_pending = false;
+  fiber* current_fiber = nullptr;  // (fiber.cpp)
   // scheduling
   scheduler* sched = nullptr;  // null on foreign threads
   process* proc = nullptr;     // the process running on this thread (fiber processes)

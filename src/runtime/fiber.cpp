@@ -1,7 +1,6 @@
 #include "runtime/fiber.hpp"
 
 #include <boost/context/protected_fixedsize_stack.hpp>
-#include <cstdlib>
 #include <utility>
 
 #include "runtime/context.hpp"
@@ -41,30 +40,19 @@ thread_context& tctx() noexcept {
   return ctx;
 }
 
-// Records where the stack is, for the sanitizers and the overflow report.
-struct fiber::recording_stack {
-  bctx::protected_fixedsize_stack inner;
-  fiber* owner;
-  bctx::stack_context allocate() {
-    bctx::stack_context sc = inner.allocate();
-    const std::size_t page = bctx::stack_traits::page_size();
-    auto* lowest = static_cast<char*>(sc.sp) - sc.size;  // the guard page
-    owner->guard_ = lowest;
-    owner->stack_bottom_ = lowest + page;
-    owner->stack_size_ = sc.size - page;
-#ifdef OTP_ASAN
-    // The mapping may reuse the addresses of an earlier stack whose shadow
-    // ASan still has poisoned (it does not clear shadow on munmap).
-    __asan_unpoison_memory_region(owner->stack_bottom_, owner->stack_size_);
-#endif
-    return sc;
-  }
-  void deallocate(bctx::stack_context& sc) noexcept { inner.deallocate(sc); }
-};
-
 fiber::fiber(std::size_t stack_size, entry_fn entry, void* arg) : entry_(entry), arg_(arg) {
-  ctx_ = bctx::fiber(std::allocator_arg, recording_stack{bctx::protected_fixedsize_stack(stack_size), this},
-                     [this](bctx::fiber&& from) { return trampoline(this, std::move(from)); });
+  stack_ = bctx::protected_fixedsize_stack(stack_size).allocate();
+  const std::size_t page = bctx::stack_traits::page_size();
+  auto* lowest = static_cast<char*>(stack_.sp) - stack_.size;  // the guard page
+  guard_ = lowest;
+  stack_bottom_ = lowest + page;
+  stack_size_ = stack_.size - page;
+#ifdef OTP_ASAN
+  // The mapping may reuse the addresses of an earlier stack whose shadow
+  // ASan still has poisoned (it does not clear shadow on munmap).
+  __asan_unpoison_memory_region(stack_bottom_, stack_size_);
+#endif
+  context_ = context::make(stack_.sp, stack_size_, &fiber::entry);
 #ifdef OTP_TSAN
   tsan_ = __tsan_create_fiber(0);
   owns_tsan_ = true;
@@ -85,6 +73,7 @@ fiber::~fiber() {
 #ifdef OTP_TSAN
   if (owns_tsan_) __tsan_destroy_fiber(tsan_);
 #endif
+  if (stack_.sp) bctx::protected_fixedsize_stack().deallocate(stack_);
 }
 
 fiber* fiber::current() noexcept { return tctx().current_fiber; }
@@ -95,74 +84,53 @@ bool fiber::in_guard_page(const void* addr) const noexcept {
   return g && a >= g && a < g + bctx::stack_traits::page_size();
 }
 
-void depart(fiber* from, fiber* to, bool dying) noexcept {
-  thread_context& t = tctx();
-  t.switch_pending = true;
-  t.switch_from = from;
-  t.switch_to = to;
-  if (dying) t.dead_fiber = from;
+// The leaving side of every switch: tells the sanitizers where we go.
+void fiber::depart(const switch_request& r) noexcept {
 #ifdef OTP_ASAN
-  __sanitizer_start_switch_fiber(dying ? nullptr : &from->asan_fake_, to->stack_bottom_, to->stack_size_);
+  __sanitizer_start_switch_fiber(r.from_ended ? nullptr : &r.from->asan_fake_, r.to->stack_bottom_, r.to->stack_size_);
 #endif
 #ifdef OTP_TSAN
-  __tsan_switch_to_fiber(to->tsan_, 0);
+  __tsan_switch_to_fiber(r.to->tsan_, 0);
 #endif
-  (void)from;
+  (void)r;
 }
 
-// Completes a switch on the arriving side; idempotent (called both from the
-// on-top function and after resume returns, whichever runs first).
-void arrive() noexcept {
-  thread_context& t = tctx();
-  if (!t.switch_pending) return;
-  t.switch_pending = false;
+void fiber::switch_to(fiber* target, on_top_fn on_top, void* arg) {
+  switch_request request{current(), target, on_top, arg, false};
+  depart(request);
+  land(context::jump(std::exchange(target->context_, nullptr), &request));
+}
+
+// The arriving side of every switch: records where the fiber that left was
+// suspended (before its on-top function may publish it to other threads),
+// completes the switch for the sanitizers, frees a fiber that ended, then
+// runs the on-top function.
+void fiber::land(context::transfer t) noexcept {
+  // A copy: the request of an ended fiber lives on the stack freed below.
+  const switch_request r = *static_cast<const switch_request*>(t.data);
+  if (!r.from_ended) r.from->context_ = t.from;
 #ifdef OTP_ASAN
   const void* old_bottom = nullptr;
   std::size_t old_size = 0;
-  __sanitizer_finish_switch_fiber(t.switch_to->asan_fake_, &old_bottom, &old_size);
-  fiber* from = t.switch_from;
-  if (from && from->thread_record_ && !from->stack_bottom_) {
-    from->stack_bottom_ = old_bottom;  // a thread's own stack: learnt on first switch
-    from->stack_size_ = old_size;
+  __sanitizer_finish_switch_fiber(r.to->asan_fake_, &old_bottom, &old_size);
+  if (r.from->thread_record_ && !r.from->stack_bottom_) {
+    r.from->stack_bottom_ = old_bottom;  // a thread's own stack: learnt on first switch
+    r.from->stack_size_ = old_size;
   }
 #endif
-  t.current_fiber = t.switch_to;
-  if (t.dead_fiber) {
-    delete t.dead_fiber;  // its stack was already released by Boost.Context
-    t.dead_fiber = nullptr;
-  }
+  tctx().current_fiber = r.to;
+  if (r.from_ended) delete r.from;  // with its stack: we have left it for good
+  if (r.fn) r.fn(r.from, r.arg);
 }
 
-namespace {
-struct on_top_call {
-  fiber* self;
-  fiber::on_top_fn fn;
-  void* arg;
-};
-}  // namespace
-
-void fiber::switch_to(fiber* target, on_top_fn on_top, void* arg) {
+void fiber::entry(context::transfer t) {
+  land(t);
   fiber* self = current();
-  on_top_call call{self, on_top, arg};
-  depart(self, target, false);
-  bctx::fiber t = std::move(target->ctx_);
-  // The continuation handed back when we are resumed is always empty: every
-  // switch into us goes through an on-top function that stores the caller's
-  // continuation in its own record.
-  (void)std::move(t).resume_with([&call](bctx::fiber&& from) -> bctx::fiber {
-    call.self->ctx_ = std::move(from);
-    arrive();
-    if (call.fn) call.fn(call.self, call.arg);
-    return {};
-  });
-  arrive();
-}
-
-bctx::fiber fiber::trampoline(fiber* self, bctx::fiber&& /*from: empty*/) {
-  arrive();
   fiber* next = self->entry_(self->arg_);
-  depart(self, next, true);
-  return std::move(next->ctx_);
+  switch_request last{self, next, nullptr, nullptr, true};
+  depart(last);
+  context::jump(std::exchange(next->context_, nullptr), &last);
+  __builtin_unreachable();  // nothing resumes an ended fiber
 }
 
 }  // namespace otp::internal

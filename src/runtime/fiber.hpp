@@ -1,30 +1,29 @@
 #pragma once
-// Fibers: stackful execution contexts on Boost.Context, with mmap'd stacks
-// and a guard page (protected_fixedsize_stack), and the sanitizer
-// annotations that ASan and TSan need to follow stack switches.
+// Fibers: stackful execution contexts with mmap'd stacks and a guard page
+// (Boost.Context's protected_fixedsize_stack), switched by
+// runtime/context_switch, and the sanitizer annotations that ASan and TSan
+// need to follow stack switches.
 //
 // Protocol. Every switch goes through `fiber::switch_to(target, on_top)`:
 //  1. the running fiber C announces the switch to the sanitizers (depart);
-//  2. Boost.Context jumps to the target's stack and runs `on_top(C)` there,
-//     after C's registers are saved: only then may C be published to other
-//     threads (parked with a process, or put in a pool);
+//  2. the stack switch saves C's registers and resumes the target, which
+//     first records C's saved context and then runs `on_top(C)`: only then
+//     may C be published to other threads (parked with a process, or put in
+//     a pool);
 //  3. the target continues where it was suspended (or at its entry).
-// A fiber that ends returns the continuation of the next fiber to run; its
-// stack is then freed by Boost.Context.
+// A fiber that ends names the next fiber to run; that one frees the ended
+// fiber's record and stack on arrival.
 //
 // Thread-local state is only touched in out-of-line functions: a fiber may be
 // suspended on one thread and resumed on another, and the compiler must not
 // cache a thread-local address across a switch.
 
-#include <boost/context/fiber.hpp>
+#include <boost/context/stack_context.hpp>
 #include <cstddef>
-#include <functional>
+
+#include "runtime/context_switch.hpp"
 
 namespace otp::internal {
-
-void arrive() noexcept;
-class fiber;
-void depart(fiber* from, fiber* to, bool dying) noexcept;
 
 class fiber {
  public:
@@ -54,10 +53,20 @@ class fiber {
 
  private:
   fiber() = default;
-  static boost::context::fiber trampoline(fiber* self, boost::context::fiber&& from);
+  /// What a switching fiber leaves, on its own stack, for the one it resumes.
+  struct switch_request {
+    fiber* from;
+    fiber* to;
+    on_top_fn fn;
+    void* arg;
+    bool from_ended;  // `from` returned from its entry: freed on arrival
+  };
+  [[noreturn]] static void entry(context::transfer t);
+  static void depart(const switch_request& r) noexcept;
+  static void land(context::transfer t) noexcept;
 
-  struct recording_stack;
-  boost::context::fiber ctx_;  // the suspended continuation (when not running)
+  void* context_ = nullptr;           // the saved context (while suspended)
+  boost::context::stack_context stack_{};  // empty for a thread's own stack
   std::size_t stack_size_ = 0;
   const void* stack_bottom_ = nullptr;  // lowest usable address (sanitizers)
   const void* guard_ = nullptr;
@@ -67,9 +76,6 @@ class fiber {
   void* asan_fake_ = nullptr;
   bool owns_tsan_ = false;
   bool thread_record_ = false;
-
-  friend void arrive() noexcept;
-  friend void depart(fiber*, fiber*, bool) noexcept;
 };
 
 }  // namespace otp::internal
