@@ -222,18 +222,31 @@ void process::drain() {
 }
 
 std::optional<exit_reason> process::drain_to_exit() {
+  bool signalled = false;
   for (mail_node* n = inbox_.take_all(); n;) {
     mail_node* next = n->next;
-    if (is_message_kind(n->kind)) queue_.push_back(n);
-    else if (n->kind == mail_kind::reply) take_reply(static_cast<reply_node*>(n));
-    else handle_signal(static_cast<signal_node*>(n));
+    if (is_message_kind(n->kind)) {
+      queue_.push_back(n);
+    } else if (n->kind == mail_kind::reply) {
+      take_reply(static_cast<reply_node*>(n));
+    } else {
+      handle_signal(static_cast<signal_node*>(n));
+      signalled = true;
+    }
     n = next;
   }
   // Past this many queued messages, senders are slowed (see congested()).
   constexpr std::size_t congestion_threshold = 4096;
   const bool long_queue = queue_.size() > congestion_threshold;
   if (long_queue != congested_.load(std::memory_order_relaxed)) congested_.store(long_queue, std::memory_order_relaxed);
-  if (!extras_) return std::nullopt;  // no signal left anything to do after draining
+  // Only a signal handled here leaves work (an info request, an exit).
+  return signalled ? after_signals() : std::nullopt;
+}
+
+// Out of line, as handle_signal is: the draining loop above runs once per
+// receive that waits, and its frame stays small without them.
+[[gnu::noinline]] std::optional<exit_reason> process::after_signals() {
+  if (!extras_) return std::nullopt;
   if (!extras_->info_requests.empty()) {
     auto requests = std::move(extras_->info_requests);
     extras_->info_requests.clear();
@@ -251,7 +264,7 @@ std::optional<exit_reason> process::drain_to_exit() {
   return why;
 }
 
-void process::handle_signal(signal_node* s) {
+[[gnu::noinline]] void process::handle_signal(signal_node* s) {
   std::unique_ptr<signal_node> owned(s);
   switch (s->kind) {
     case mail_kind::exit:  // exit/2

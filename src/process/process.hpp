@@ -255,6 +255,7 @@ class process final : public detail::process_base, public detail::pooled {
   /// that exit instead (activate ends such a process without unwinding).
   std::optional<exit_reason> drain_to_exit();
   void handle_signal(signal_node* s);
+  std::optional<exit_reason> after_signals();  // drain_to_exit's rare part
   void die(const exit_reason& reason);  // unwinds (fiber) or finishes (foreign)
   void fail_held_calls(const exit_reason& reason);
   void take_reply(reply_node* r);
