@@ -5,7 +5,6 @@
 /// allocation); larger ones live on the heap. Receivers match by exact type.
 
 #include <cstddef>
-#include <cstring>
 #include <new>
 #include <string>
 #include <type_traits>
@@ -25,9 +24,6 @@ struct message_vtable {
   std::string (*describe)(const void* storage);  ///< otp::describe of the value
   const std::type_info& type;
   term (*to_term)(const void* storage);  ///< the value as a term (null: the type has no codec)
-  /// Held inline and trivially copyable: moved by copying the buffer and
-  /// destroyed by nothing, with no call through this table (most messages).
-  bool plain;
 };
 
 inline constexpr std::size_t message_inline_size = 48;
@@ -63,8 +59,7 @@ struct message_ops {
   }
   // One vtable per type: its address is the type's identity (inline variable,
   // so unique across translation units).
-  static inline const message_vtable vtable{&destroy, &move, &describe, typeid(T), encoder(),
-                                            message_fits_inline<T> && std::is_trivially_copyable_v<T>};
+  static inline const message_vtable vtable{&destroy, &move, &describe, typeid(T), encoder()};
 };
 
 }  // namespace detail
@@ -81,12 +76,16 @@ class message {
     else *reinterpret_cast<D**>(buf_) = new D(std::forward<T>(value));
   }
 
-  message(message&& o) noexcept : vt_(o.vt_) { take_value(o); }
+  message(message&& o) noexcept : vt_(o.vt_) {
+    if (vt_) vt_->move(buf_, o.buf_);
+    o.vt_ = nullptr;
+  }
   message& operator=(message&& o) noexcept {
     if (this != &o) {
       reset();
       vt_ = o.vt_;
-      take_value(o);
+      if (vt_) vt_->move(buf_, o.buf_);
+      o.vt_ = nullptr;
     }
     return *this;
   }
@@ -121,19 +120,11 @@ class message {
   term to_term() const { return vt_->to_term(buf_); }
 
   void reset() noexcept {
-    if (vt_ && !vt_->plain) vt_->destroy(buf_);
+    if (vt_) vt_->destroy(buf_);
     vt_ = nullptr;
   }
 
  private:
-  void take_value(message& o) noexcept {  // vt_ is already o's
-    if (vt_) {
-      if (vt_->plain) std::memcpy(buf_, o.buf_, sizeof buf_);
-      else vt_->move(buf_, o.buf_);
-    }
-    o.vt_ = nullptr;
-  }
-
   const detail::message_vtable* vt_ = nullptr;
   alignas(std::max_align_t) unsigned char buf_[detail::message_inline_size];
 };
