@@ -270,7 +270,7 @@ struct start_options {
   server_name name;                 ///< local name, `via(...)` or `global(...)`; empty: unnamed
   otp::timeout timeout = infinity;  ///< init must finish within this, else {error, timeout}
   std::size_t stack_size = 0;       ///< a stack of its own (callbacks run on it); 0: pooled
-  debug_options debug;              ///< sys debugging from the start
+  debug_options debug{};            ///< sys debugging from the start
   otp::timeout hibernate_after = infinity;  ///< hibernate after this long idle
   std::size_t max_queue = 0;        ///< bound on queued calls/casts/infos; 0: unbounded
   overflow_policy on_overflow = overflow_policy::reject;
