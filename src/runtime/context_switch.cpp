@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-#if defined(__x86_64__) && defined(__ELF__)
+#ifdef OTP_OWN_CONTEXT_SWITCH
 
 // System V x86-64. A suspended context's stack, from its saved pointer up:
 //   r12 r13 r14 r15 rbx rbp <return address>
@@ -75,23 +75,13 @@ void* make(void* top, std::size_t /*size*/, entry_fn entry) noexcept {
 
 #else
 
-#include <boost/context/detail/fcontext.hpp>
-
 namespace otp::internal::context {
 
 namespace bcd = boost::context::detail;
 
-transfer jump(void* to, void* data) noexcept {
-  bcd::transfer_t t = bcd::jump_fcontext(to, data);
-  return {t.fctx, t.data};
-}
+transfer jump(void* to, void* data) noexcept { return bcd::jump_fcontext(to, data); }
 
-// transfer and transfer_t have the same layout, so the entry's signature is
-// the one make_fcontext expects.
-void* make(void* top, std::size_t size, entry_fn entry) noexcept {
-  static_assert(sizeof(bcd::transfer_t) == sizeof(transfer));
-  return bcd::make_fcontext(top, size, reinterpret_cast<void (*)(bcd::transfer_t)>(entry));
-}
+void* make(void* top, std::size_t size, entry_fn entry) noexcept { return bcd::make_fcontext(top, size, entry); }
 
 }  // namespace otp::internal::context
 

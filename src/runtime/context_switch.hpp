@@ -11,18 +11,29 @@
 // on the BEAM: the rounding mode and exception masks belong to the
 // scheduler thread, and a process that changes them must restore them
 // before it can be suspended (any receive, call or yield). Elsewhere the
-// same interface is Boost.Context's own jump_fcontext/make_fcontext.
+// same interface is Boost.Context's own jump_fcontext/make_fcontext (also
+// on x86-64 when built with -DOTP_BOOST_CONTEXT_SWITCH, to test that path).
 
 #include <cstddef>
 
+#if defined(__x86_64__) && defined(__ELF__) && !defined(OTP_BOOST_CONTEXT_SWITCH)
+#define OTP_OWN_CONTEXT_SWITCH 1
+#else
+#include <boost/context/detail/fcontext.hpp>
+#endif
+
 namespace otp::internal::context {
 
+#ifdef OTP_OWN_CONTEXT_SWITCH
 /// What a switch hands to the context it resumes: who was suspended (their
 /// saved stack pointer) and the word they passed along.
 struct transfer {
-  void* from;
+  void* fctx;
   void* data;
 };
+#else
+using transfer = boost::context::detail::transfer_t;  // the same two fields
+#endif
 
 /// Entry of a fresh context; it must never return (it ends by jumping away).
 using entry_fn = void (*)(transfer);

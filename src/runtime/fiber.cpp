@@ -108,7 +108,7 @@ void fiber::switch_to(fiber* target, on_top_fn on_top, void* arg) {
 void fiber::land(context::transfer t) noexcept {
   // A copy: the request of an ended fiber lives on the stack freed below.
   const switch_request r = *static_cast<const switch_request*>(t.data);
-  if (!r.from_ended) r.from->context_ = t.from;
+  if (!r.from_ended) r.from->context_ = t.fctx;
 #ifdef OTP_ASAN
   const void* old_bottom = nullptr;
   std::size_t old_size = 0;
