@@ -12,7 +12,7 @@ extern "C" otp::internal::context::transfer otp_context_jump(void* to, void* dat
 extern "C" void otp_context_start();
 
 asm(R"(
-    .text
+    .pushsection .text
     .globl  otp_context_jump
     .hidden otp_context_jump
     .type   otp_context_jump, @function
@@ -51,6 +51,7 @@ otp_context_start:
     ud2
     .cfi_endproc
     .size   otp_context_start, .-otp_context_start
+    .popsection
 )");
 
 namespace otp::internal::context {
