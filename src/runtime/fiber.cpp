@@ -44,7 +44,6 @@ fiber::fiber(std::size_t stack_size, entry_fn entry, void* arg) : entry_(entry),
   stack_ = bctx::protected_fixedsize_stack(stack_size).allocate();
   const std::size_t page = bctx::stack_traits::page_size();
   auto* lowest = static_cast<char*>(stack_.sp) - stack_.size;  // the guard page
-  guard_ = lowest;
   stack_bottom_ = lowest + page;
   stack_size_ = stack_.size - page;
 #ifdef OTP_ASAN
@@ -79,9 +78,10 @@ fiber::~fiber() {
 fiber* fiber::current() noexcept { return tctx().current_fiber; }
 
 bool fiber::in_guard_page(const void* addr) const noexcept {
+  if (!stack_.sp) return false;  // a thread's own stack
   auto* a = static_cast<const char*>(addr);
-  auto* g = static_cast<const char*>(guard_);
-  return g && a >= g && a < g + bctx::stack_traits::page_size();
+  auto* g = static_cast<const char*>(stack_.sp) - stack_.size;  // the lowest page
+  return a >= g && a < g + bctx::stack_traits::page_size();
 }
 
 // The leaving side of every switch: tells the sanitizers where we go.

@@ -69,7 +69,6 @@ class fiber {
   boost::context::stack_context stack_{};  // empty for a thread's own stack
   std::size_t stack_size_ = 0;
   const void* stack_bottom_ = nullptr;  // lowest usable address (sanitizers)
-  const void* guard_ = nullptr;
   entry_fn entry_ = nullptr;
   void* arg_ = nullptr;
   void* tsan_ = nullptr;
