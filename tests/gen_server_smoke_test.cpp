@@ -57,3 +57,31 @@ TEST(gen_server_smoke, call_many_from_process) {
   });
   EXPECT_TRUE(await_down(m).reason.is_normal());
 }
+
+// A handle costs one word, a pid's, so that many kept handles cost what
+// many pids do; one made from a name shares it across copies.
+static_assert(sizeof(otp::server_ref<counter>) == sizeof(otp::pid));
+
+TEST(gen_server_smoke, handles_by_name_and_by_pid_survive_copy_move_and_reassignment) {
+  test_node node;
+  auto by_pid = gs::start_link<counter>(7, {.name = "handles"}).value();
+  otp::server_ref<counter> by_name("handles");
+  otp::server_ref<counter> copy = by_name;     // shared name
+  otp::server_ref<counter> moved = std::move(copy);
+  EXPECT_EQ(gs::call(moved, counter::get_count{}), 7);
+  EXPECT_EQ(moved.target().name().key(), "handles");
+  EXPECT_FALSE(moved.target().direct());
+
+  otp::server_ref<counter> swapped = by_pid;  // pid over name and back
+  swapped = by_name;
+  EXPECT_EQ(swapped.target().to_string(), "handles");
+  swapped = by_pid;
+  ASSERT_TRUE(swapped.target().direct());
+  EXPECT_EQ(*swapped.target().direct(), by_pid.get_pid());
+  EXPECT_TRUE(swapped.target().name().empty());
+  by_name = std::move(swapped);  // a name's last handle replaced by a pid
+  EXPECT_EQ(by_name.get_pid(), by_pid.get_pid());
+  EXPECT_EQ(gs::call(by_name, counter::get_count{}), 7);
+  EXPECT_EQ(gs::call(moved, counter::get_count{}), 7);
+  gs::stop(by_pid.target());
+}

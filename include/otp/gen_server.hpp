@@ -40,6 +40,8 @@
 #include <chrono>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -619,26 +621,51 @@ template <class C, class R, class A>
 struct init_traits<R (C::*)(A) const> : init_traits<R (C::*)(A)> {};
 
 /// A server to talk to: a pid or a name.
+///
+/// One word, so that a handle costs what a pid costs (a million kept
+/// server_refs are 8 MB, not 48): the pid itself, or, with the low bit set,
+/// a shared immutable name (names are rarely copied in bulk, pids are).
 class target {
  public:
-  target(pid p) : pid_(std::move(p)) {}                     // NOLINT: implicit by design
-  target(server_name n) : name_(std::move(n)) {}            // NOLINT
-  target(const char* local) : name_(local) {}               // NOLINT
-  target(std::string local) : name_(std::move(local)) {}    // NOLINT
-  target(std::string_view local) : name_(local) {}          // NOLINT
+  target(pid p) noexcept : pid_(std::move(p)) {}             // NOLINT: implicit by design
+  target(server_name n);                                     // NOLINT
+  target(const char* local) : target(server_name(local)) {}  // NOLINT
+  target(std::string local) : target(server_name(std::move(local))) {}  // NOLINT
+  target(std::string_view local) : target(server_name(local)) {}       // NOLINT
   /// `{name, node}`: whatever is registered as `name` on `node` (another
   /// node of the cluster, see otp/dist.hpp; or this one).
   target(std::string_view name, std::string_view node);
+  target(const target& o) noexcept;
+  target(target&& o) noexcept;
+  target& operator=(const target& o) noexcept;
+  target& operator=(target&& o) noexcept;
+  ~target();
+
   std::optional<pid> resolve() const;
   std::string to_string() const;
   /// The pid if the target is one (no copy), else null.
-  const pid* direct() const noexcept { return pid_ ? &pid_ : nullptr; }
-  const pid& get_pid() const noexcept { return pid_; }
-  const server_name& name() const noexcept { return name_; }
+  const pid* direct() const noexcept { return !holds_name() && pid_ ? &pid_ : nullptr; }
+  /// The pid (empty for a name).
+  const pid& get_pid() const noexcept;
+  /// The name (empty for a pid).
+  const server_name& name() const noexcept;
 
  private:
-  pid pid_;
-  server_name name_;
+  struct shared_name;
+  // The word's bytes read through memcpy: well defined whichever member is
+  // active, and the low bit says which (a pid's block is 8-aligned).
+  std::uintptr_t word() const noexcept {
+    std::uintptr_t w;
+    std::memcpy(&w, static_cast<const void*>(this), sizeof w);
+    return w;
+  }
+  bool holds_name() const noexcept { return (word() & 1) != 0; }
+  shared_name* named() const noexcept { return reinterpret_cast<shared_name*>(word() & ~std::uintptr_t{1}); }
+  void destroy() noexcept;
+  union {
+    pid pid_;
+    std::uintptr_t name_;  // shared_name* | 1
+  };
 };
 
 enum class start_mode { plain, link, monitor };

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 
@@ -70,14 +71,77 @@ std::string server_name::to_string() const { return registry_ ? registry_->descr
 
 namespace detail {
 
+struct target::shared_name {
+  std::atomic<std::uint32_t> refs{1};
+  server_name name;
+};
+
+target::target(server_name n) : name_(reinterpret_cast<std::uintptr_t>(new shared_name{{1}, std::move(n)}) | 1) {}
+
 target::target(std::string_view name, std::string_view node) : pid_(dist::whereis_remote(name, node)) {}
 
-std::optional<pid> target::resolve() const {
-  if (pid_) return pid_;
-  return name_.whereis();
+target::target(const target& o) noexcept {
+  if (o.holds_name()) {
+    o.named()->refs.fetch_add(1, std::memory_order_relaxed);  // as pid's retain: we already own one
+    name_ = o.name_;
+  } else {
+    new (&pid_) pid(o.pid_);
+  }
 }
 
-std::string target::to_string() const { return pid_ ? pid_.to_string() : name_.to_string(); }
+target::target(target&& o) noexcept {
+  if (o.holds_name()) {
+    name_ = o.name_;
+    new (&o.pid_) pid();  // o: an empty pid
+  } else {
+    new (&pid_) pid(std::move(o.pid_));
+  }
+}
+
+target& target::operator=(const target& o) noexcept {
+  if (this != &o) {
+    target copy(o);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+target& target::operator=(target&& o) noexcept {
+  if (this != &o) {
+    destroy();
+    new (this) target(std::move(o));
+  }
+  return *this;
+}
+
+target::~target() { destroy(); }
+
+void target::destroy() noexcept {
+  if (!holds_name()) {
+    pid_.~pid();
+    return;
+  }
+  shared_name* s = named();
+  if (s->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete s;
+}
+
+const pid& target::get_pid() const noexcept {
+  static const pid none;
+  return holds_name() ? none : pid_;
+}
+
+const server_name& target::name() const noexcept {
+  static const server_name none;
+  return holds_name() ? named()->name : none;
+}
+
+std::optional<pid> target::resolve() const {
+  if (holds_name()) return named()->name.whereis();
+  if (pid_) return pid_;
+  return std::nullopt;
+}
+
+std::string target::to_string() const { return holds_name() ? named()->name.to_string() : pid_.to_string(); }
 
 // ================================================================ defaults (§7)
 
