@@ -85,3 +85,41 @@ TEST(gen_server_smoke, handles_by_name_and_by_pid_survive_copy_move_and_reassign
   EXPECT_EQ(gs::call(moved, counter::get_count{}), 7);
   gs::stop(by_pid.target());
 }
+
+namespace {
+// A state stricter than the block pool's 16-byte alignment: the server's
+// callbacks object is padded into place inside the server's block.
+struct aligned_server {
+  struct alignas(64) state {
+    int v = 0;
+  };
+  struct where {
+    using reply = std::uintptr_t;
+  };
+  otp::init_result<state> init(int v) { return otp::ok(state{v}); }
+  otp::call_result<std::uintptr_t> handle_call(where, state& s) {
+    return otp::reply(reinterpret_cast<std::uintptr_t>(&s) % alignof(state) + static_cast<std::uintptr_t>(s.v));
+  }
+};
+// A server type whose construction fails: start reports the exception and
+// builds nothing.
+struct unbuildable {
+  using state = int;
+  unbuildable() { throw std::runtime_error("no"); }
+  otp::init_result<int> init() { return otp::ok(0); }
+};
+}  // namespace
+
+TEST(gen_server_smoke, over_aligned_state_is_aligned) {
+  test_node node;
+  std::vector<otp::server_ref<aligned_server>> servers;
+  for (int i = 0; i < 20; ++i) servers.push_back(gs::start<aligned_server>(i).value());
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(gs::call(servers[i], aligned_server::where{}), static_cast<std::uintptr_t>(i));
+  for (auto& s : servers) gs::stop(s.target());
+}
+
+TEST(gen_server_smoke, a_server_type_whose_constructor_throws_is_not_started) {
+  test_node node;
+  EXPECT_THROW(gs::start<unbuildable>(), std::runtime_error);
+  EXPECT_EQ(gs::call(gs::start<counter>(3).value(), counter::get_count{}), 3);  // the node goes on
+}

@@ -375,7 +375,7 @@ inline constexpr bool result_is = std::is_convertible_v<Res, Want>;
 
 /// The runtime's side of a server: what the server loop calls. Implemented
 /// for each server type by server_impl<S>.
-class server_base : public pooled {
+class server_base {
  public:
   virtual ~server_base() = default;
   virtual const void* type_tag() const noexcept = 0;
@@ -428,31 +428,40 @@ class server_impl final : public server_base {
  public:
   using state_value = state_t<S>;
   template <class F>
-  explicit server_impl(F&& init_fn)
-      : init_fn_(std::make_unique<init_call_of<S, std::decay_t<F>>>(std::forward<F>(init_fn))) {}
+  explicit server_impl(F&& init_fn) : init_(new init_call_of<S, std::decay_t<F>>(std::forward<F>(init_fn))) {}
+  ~server_impl() override {
+    if (initialized_) state_.~state_value();
+    else delete init_;
+  }
+  server_impl(const server_impl&) = delete;
+  server_impl& operator=(const server_impl&) = delete;
 
   const void* type_tag() const noexcept override { return &server_tag<S>; }
   std::string type_name() const override { return detail::demangle(typeid(S).name()); }
 
   outcome init() override {
-    auto res = init_fn_->run(server_);
-    init_fn_.reset();
-    if (res.state()) state_.emplace(std::move(*res.state()));
+    std::unique_ptr<init_call<S>> fn(std::exchange(init_, nullptr));
+    auto res = fn->run(server_);
+    fn.reset();
+    if (res.state()) {
+      new (&state_) state_value(std::move(*res.state()));
+      initialized_ = true;
+    }
     return std::move(res.outcome());
   }
 
   /// A typed call: R is known at the call site, checked there.
   template <class R>
   outcome call_typed(message& req, const from& f) {
-    using Res = decltype(invoke_call(server_, std::move(req.get<R>()), f, *state_));
+    using Res = decltype(invoke_call(server_, std::move(req.get<R>()), f, state_));
     static_assert(result_is<Res, call_result<reply_type_t<R>>>,
                   "otp::gen_server: handle_call(Request, ...) must return otp::call_result<Request::reply> "
                   "(otp::call_result<otp::message> when Request declares no reply type)");
-    return call_result<reply_type_t<R>>(invoke_call(server_, std::move(req.get<R>()), f, *state_)).take();
+    return call_result<reply_type_t<R>>(invoke_call(server_, std::move(req.get<R>()), f, state_)).take();
   }
   template <class M>
   outcome cast_typed(message& m) {
-    return noreply_result(invoke_handle_cast(server_, std::move(m.get<M>()), *state_)).take();
+    return noreply_result(invoke_handle_cast(server_, std::move(m.get<M>()), state_)).take();
   }
 
   outcome handle_call(message& req, const from& f) override {
@@ -467,7 +476,7 @@ class server_impl final : public server_base {
         }))
       return o;
     if constexpr (handles_call<S, message&>)
-      return call_result<message>(invoke_call(server_, req, f, *state_)).take();
+      return call_result<message>(invoke_call(server_, req, f, state_)).take();
     unexpected_request("call", req);
   }
   outcome handle_cast(message& m) override {
@@ -481,14 +490,14 @@ class server_impl final : public server_base {
           }
         }))
       return o;
-    if constexpr (has_handle_cast<S, message&>) return noreply_result(invoke_handle_cast(server_, m, *state_)).take();
+    if constexpr (has_handle_cast<S, message&>) return noreply_result(invoke_handle_cast(server_, m, state_)).take();
     unexpected_request("cast", m);
   }
   outcome handle_info(message& m) override {
     outcome o;
     if (match_accepted(m, typename accepts_of<S>::type{}, [&]<class T>() {
           if constexpr (has_handle_info<S, T>) {
-            o = noreply_result(invoke_handle_info(server_, std::move(m.get<T>()), *state_)).take();
+            o = noreply_result(invoke_handle_info(server_, std::move(m.get<T>()), state_)).take();
             return true;
           } else {
             return false;
@@ -497,9 +506,9 @@ class server_impl final : public server_base {
       return o;
     if constexpr (has_handle_info<S, gen_server::timeout_event>) {
       if (m.is<gen_server::timeout_event>())
-        return noreply_result(invoke_handle_info(server_, gen_server::timeout_event{}, *state_)).take();
+        return noreply_result(invoke_handle_info(server_, gen_server::timeout_event{}, state_)).take();
     }
-    if constexpr (has_handle_info<S, message&>) return noreply_result(invoke_handle_info(server_, m, *state_)).take();
+    if constexpr (has_handle_info<S, message&>) return noreply_result(invoke_handle_info(server_, m, state_)).take();
     unexpected_info(*this, m);
     return outcome{};
   }
@@ -507,7 +516,7 @@ class server_impl final : public server_base {
     outcome o;
     if (match_accepted(v, typename accepts_of<S>::type{}, [&]<class T>() {
           if constexpr (detail::has_handle_continue<S, T>) {
-            o = noreply_result(invoke_handle_continue(server_, std::move(v.get<T>()), *state_)).take();
+            o = noreply_result(invoke_handle_continue(server_, std::move(v.get<T>()), state_)).take();
             return true;
           } else {
             return false;
@@ -515,7 +524,7 @@ class server_impl final : public server_base {
         }))
       return o;
     if constexpr (detail::has_handle_continue<S, message&>)
-      return noreply_result(invoke_handle_continue(server_, v, *state_)).take();
+      return noreply_result(invoke_handle_continue(server_, v, state_)).take();
     unexpected_request("continue", v);
   }
   bool has_handle_continue() const noexcept override {
@@ -523,15 +532,16 @@ class server_impl final : public server_base {
   }
 
   void terminate(const exit_reason& reason) override {
-    if constexpr (requires(S& s, state_value& st) { s.terminate(reason, st); }) server_.terminate(reason, *state_);
+    if (!initialized_) return;
+    if constexpr (requires(S& s, state_value& st) { s.terminate(reason, st); }) server_.terminate(reason, state_);
     else if constexpr (requires(S& s) { s.terminate(reason); }) server_.terminate(reason);
   }
 
   std::optional<exit_reason> code_change(std::string_view old_vsn, const message& extra) override {
     if constexpr (requires(S& s, state_value& st) { s.code_change(old_vsn, st, extra); }) {
-      code_change_result<state_value> r = server_.code_change(old_vsn, *state_, extra);
+      code_change_result<state_value> r = server_.code_change(old_vsn, state_, extra);
       if (!r.state()) return r.error();
-      *state_ = std::move(*r.state());
+      state_ = std::move(*r.state());
       return std::nullopt;
     } else {
       // No code_change: keep the state (Elixir's default `{ok, State}`).
@@ -540,11 +550,12 @@ class server_impl final : public server_base {
   }
 
   std::string format_state() override {
+    if (!initialized_) return "undefined";
     if constexpr (requires(S& s, const state_value& st) { s.format_status(st); })
-      return std::string(server_.format_status(*state_));
-    else return otp::describe(*state_);
+      return std::string(server_.format_status(state_));
+    else return otp::describe(state_);
   }
-  void* state_ptr() noexcept override { return &*state_; }
+  void* state_ptr() noexcept override { return initialized_ ? &state_ : nullptr; }
   const std::type_info& state_type() const noexcept override { return typeid(state_value); }
 
  private:
@@ -579,9 +590,13 @@ class server_impl final : public server_base {
     return (detail::has_handle_continue<S, T> || ...);
   }
 
-  S server_{};
-  std::optional<state_value> state_;
-  std::unique_ptr<init_call<S>> init_fn_;
+  [[no_unique_address]] S server_{};
+  bool initialized_ = false;
+  // The init closure until init has run, the state after: never both.
+  union {
+    init_call<S>* init_;
+    state_value state_;
+  };
 };
 
 /// The typed entry for request R on server S, generated at the call site.
@@ -676,7 +691,16 @@ struct start_outcome {
   pid existing;  // already_started
   ref mref;      // start_monitor
 };
-start_outcome start_core(std::unique_ptr<server_base> impl, const start_options& opts, start_mode mode);
+/// How start_core builds a server's callbacks in place: in the block it
+/// allocates for the whole server, after the loop's own fields (one
+/// allocation per server instead of two).
+struct server_maker {
+  std::size_t size;
+  std::size_t align;
+  void* init_fn;                                        // moved from by construct
+  server_base* (*construct)(void* where, void* init_fn);  // may throw (nothing is left then)
+};
+start_outcome start_core(server_maker make, const start_options& opts, start_mode mode);
 
 struct call_outcome {
   bool ok = false;
@@ -687,19 +711,33 @@ call_outcome call_core(const target& t, message&& req, const typed_entry* entry,
 void cast_core(const target& t, message&& m, const typed_entry* entry);
 void reply_core(const from& f, message&& value);
 
+template <class S, class F>
+struct server_recipe {
+  F init_fn;
+  operator server_maker() {  // NOLINT: implicit, for start_core(make_server<S>(...), ...)
+    return {sizeof(server_impl<S>), alignof(server_impl<S>), &init_fn, [](void* where, void* fn) -> server_base* {
+              return ::new (where) server_impl<S>(std::move(*static_cast<F*>(fn)));
+            }};
+  }
+};
+template <class S, class F>
+server_recipe<S, F> recipe(F&& f) {
+  return {std::forward<F>(f)};
+}
+
+/// What start_core builds a server from (it lives until start_core returns).
 template <class S, class A>
-std::unique_ptr<server_base> make_server(A&& arg) {
+auto make_server(A&& arg) {
   using St = state_t<S>;
-  return std::make_unique<server_impl<S>>(
-      [a = std::forward<A>(arg)](S& s) mutable -> init_result<St> { return s.init(std::move(a)); });
+  return recipe<S>([a = std::forward<A>(arg)](S& s) mutable -> init_result<St> { return s.init(std::move(a)); });
 }
 template <class S>
-std::unique_ptr<server_base> make_server() {
+auto make_server() {
   using St = state_t<S>;
   if constexpr (init_traits<S>::has_init) {
-    return std::make_unique<server_impl<S>>([](S& s) -> init_result<St> { return s.init(); });
+    return recipe<S>([](S& s) -> init_result<St> { return s.init(); });
   } else {
-    return std::make_unique<server_impl<S>>([](S&) -> init_result<St> { return ok(St{}); });
+    return recipe<S>([](S&) -> init_result<St> { return ok(St{}); });
   }
 }
 

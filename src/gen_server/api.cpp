@@ -176,13 +176,13 @@ namespace {
 std::string timeout_text(timeout t) { return t == infinity ? "infinity" : std::to_string(t.count()); }
 }  // namespace
 
-start_outcome start_core(std::unique_ptr<server_base> impl, const start_options& opts, start_mode mode) {
+start_outcome start_core(server_maker make, const start_options& opts, start_mode mode) {
   using namespace internal;
   process& me = current_process();
   node_impl& n = me.node();
   if (!opts.name.empty() && opts.name.is_local() && opts.name.key().empty()) throw badarg("gen_server: empty name");
   const std::uint32_t stack = n.own_stack_size(opts.stack_size);
-  auto body = std::make_unique<server_process>(std::move(impl), opts, mode == start_mode::link);
+  auto body = server_process::make(make, opts, mode == start_mode::link);
   process* child = n.create_process(std::move(body), false);
   child->stack_size = stack;
   // Set before the child runs or its pid is handed out (see process::bound_).

@@ -6,8 +6,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <bit>
+
 #include "node_impl.hpp"
 #include "otp/logger.hpp"
+#include "runtime/block_pool.hpp"
 #include "runtime/context.hpp"
 
 namespace otp::internal {
@@ -18,12 +22,10 @@ bool valid_timeout(const next_step& n) { return n.get_kind() != next_step::kind:
 exit_reason bad_return_value(const std::string& what) { return exit_reason::other("{bad_return_value," + what + "}"); }
 }  // namespace
 
-server_process::server_process(std::unique_ptr<detail::server_base> impl, const start_options& opts, bool linked)
-    : impl_(std::move(impl)),
-      name_(opts.name.empty() ? nullptr : std::make_unique<server_name>(opts.name)),
-      hibernate_after_(opts.hibernate_after),
-      linked_(linked),
-      fiber_mode_(opts.stack_size != 0) {
+server_process::server_process(const start_options& opts, bool linked, unsigned impl_align_log2)
+    : linked_(linked), fiber_mode_(opts.stack_size != 0), impl_align_log2_(static_cast<std::uint8_t>(impl_align_log2)) {
+  if (!opts.name.empty()) ext().name = opts.name;
+  if (opts.hibernate_after != infinity) ext().hibernate_after = opts.hibernate_after;
   if (opts.debug.trace || opts.debug.log || opts.debug.statistics) {
     debug().trace = opts.debug.trace;
     debug().log_max = opts.debug.log;
@@ -32,21 +34,44 @@ server_process::server_process(std::unique_ptr<detail::server_base> impl, const 
   }
 }
 
+std::unique_ptr<server_process> server_process::make(const detail::server_maker& make, const start_options& opts,
+                                                     bool linked) {
+  const std::size_t align = std::max(make.align, alignof(server_process));
+  // Blocks are 16-aligned, so impl_at pads at most this much: to the next
+  // multiple of the alignment, and beyond 16 what the block's own does not give.
+  const std::size_t step = std::min<std::size_t>(align, 16);
+  const std::size_t offset = ((sizeof(server_process) + step - 1) & ~(step - 1)) + (align > 16 ? align - 16 : 0);
+  void* block = block_pool::allocate(offset + make.size);
+  detail::server_base* impl = nullptr;
+  try {
+    impl = make.construct(impl_at(block, align), make.init_fn);
+    return std::unique_ptr<server_process>(
+        ::new (block) server_process(opts, linked, static_cast<unsigned>(std::countr_zero(align))));
+  } catch (...) {
+    if (impl) impl->~server_base();
+    block_pool::deallocate(block);
+    throw;
+  }
+}
+
+server_process::~server_process() { impl().~server_base(); }
+
 server_process::debug_state& server_process::debug() {
-  if (!debug_) debug_ = std::make_unique<debug_state>();
-  return *debug_;
+  auto& d = ext().debug;
+  if (!d) d = std::make_unique<debug_state>();
+  return *d;
 }
 
 std::string server_process::who() const {
-  if (name_) return name_->to_string();
+  if (extras_ && !extras_->name.empty()) return extras_->name.to_string();
   return self_->self_pid().to_string();
 }
 
 // ---------------------------------------------------------------- start
 
 bool server_process::register_name() {
-  if (!name_) return true;
-  const server_name& n = *name_;
+  if (!extras_ || extras_->name.empty()) return true;
+  const server_name& n = extras_->name;
   bool done = n.registry() ? n.registry()->register_name(n.key(), self_->self_pid())
                            : self_->node().register_name(n.key(), self_);
   if (done) return true;
@@ -59,8 +84,8 @@ bool server_process::register_name() {
 }
 
 void server_process::unregister_name() {
-  if (!name_) return;
-  const server_name& n = *name_;
+  if (!extras_ || extras_->name.empty()) return;
+  const server_name& n = extras_->name;
   if (n.registry()) n.registry()->unregister_name(n.key());  // §9.5: only when init fails
   else self_->node().unregister_name(n.key());
 }
@@ -88,7 +113,7 @@ void server_process::resume() { serve(); }
 void server_process::init() {
   detail::outcome o;
   try {
-    o = impl_->init();
+    o = impl().init();
   } catch (exit_unwind& e) {
     if (!e.voluntary) throw;
     o = detail::outcome{detail::result_kind::stop, {}, std::move(e.reason), {}};
@@ -104,7 +129,7 @@ void server_process::init() {
   switch (o.kind) {
     case detail::result_kind::ok:
       ack(detail::start_outcome::status::ok);  // §1.7: before handle_continue
-      if (!apply_next(o.next)) crash(exit_reason::other("{undef,{" + impl_->type_name() + ",handle_continue}}"));
+      if (!apply_next(o.next)) crash(exit_reason::other("{undef,{" + impl().type_name() + ",handle_continue}}"));
       return;
     case detail::result_kind::ignore:
       unregister_name();
@@ -124,7 +149,7 @@ void server_process::serve() {
   for (;;) {
     unsigned handled = 0;
     for (;;) {
-      if (pending_continue_) {
+      if (continue_pending()) {
         if (handle_continue() == flow::stop) return;
         continue;
       }
@@ -136,7 +161,8 @@ void server_process::serve() {
                                 : self_->next_mail();
       if (!n) break;
       std::unique_ptr<mail_node> owned(n);
-      current_ = n;
+      handling h{n, nullptr};
+      current_ = &h;
       flow f = handle(n);
       current_ = nullptr;
       if (f == flow::stop) return;
@@ -179,7 +205,7 @@ server_process::flow server_process::handle(mail_node* n) {
 template <class F>
 server_process::flow server_process::run_callback(F&& cb, const from* caller) {
   detail::outcome o;
-  if (debug_ && debug_->stats) ++debug_->stats_data.reductions;
+  if (stats_on()) ++extras_->debug->stats_data.reductions;
   try {
     o = cb();
   } catch (exit_unwind& e) {
@@ -203,15 +229,15 @@ server_process::flow server_process::handle_call(request_node& r) {
   count_in();
   if (debugging())
     debug_event("got call " + r.msg.describe() + " from " + f.caller().to_string());
-  current_caller_ = &f;
+  current_->caller = &f;
   flow next = run_callback(
       [&] {
         auto* entry = static_cast<const detail::typed_entry*>(r.entry);
-        if (entry && entry->server == impl_->type_tag()) return entry->fn(*impl_, r.msg, f);
-        return impl_->handle_call(r.msg, f);
+        if (entry && entry->server == impl().type_tag()) return entry->fn(impl(), r.msg, f);
+        return impl().handle_call(r.msg, f);
       },
       &f);
-  current_caller_ = nullptr;
+  current_->caller = nullptr;
   return next;
 }
 
@@ -222,8 +248,8 @@ server_process::flow server_process::handle_cast(request_node& r) {
   return run_callback(
       [&] {
         auto* entry = static_cast<const detail::typed_entry*>(r.entry);
-        if (entry && entry->server == impl_->type_tag()) return entry->fn(*impl_, r.msg, none);
-        return impl_->handle_cast(r.msg);
+        if (entry && entry->server == impl().type_tag()) return entry->fn(impl(), r.msg, none);
+        return impl().handle_cast(r.msg);
       },
       nullptr);
 }
@@ -231,12 +257,12 @@ server_process::flow server_process::handle_cast(request_node& r) {
 server_process::flow server_process::handle_info(message_node& n) {
   message& m = n.msg;
   if (auto* t = m.get_if<server_timeout>()) {
-    if (t->seq != timer_seq_ || !timer_armed_) return flow::go_on;  // cancelled meanwhile
+    if (!timer_armed_ || t->seq != extras_->timer_seq) return flow::go_on;  // cancelled meanwhile
     timer_armed_ = false;
-    timeout_ = infinity;
+    extras_->timeout_ = infinity;
     m = message(gen_server::timeout_event{});
   } else if (auto* h = m.get_if<hibernate_tick>()) {
-    if (h->seq == timer_seq_) do_hibernate();
+    if (h->seq == extras_->timer_seq) do_hibernate();
     return flow::go_on;
   } else {
     self_->hibernated = false;
@@ -246,14 +272,14 @@ server_process::flow server_process::handle_info(message_node& n) {
   }
   count_in();
   if (debugging()) debug_event("got " + m.describe());
-  return run_callback([&] { return impl_->handle_info(m); }, nullptr);
+  return run_callback([&] { return impl().handle_info(m); }, nullptr);
 }
 
 server_process::flow server_process::handle_continue() {
-  message c = std::move(*pending_continue_);
-  pending_continue_.reset();
+  message c = std::move(*extras_->pending_continue);
+  extras_->pending_continue.reset();
   if (debugging()) debug_event("got continue " + c.describe());
-  return run_callback([&] { return impl_->handle_continue(c); }, nullptr);
+  return run_callback([&] { return impl().handle_continue(c); }, nullptr);
 }
 
 // ---------------------------------------------------------------- results
@@ -269,12 +295,12 @@ server_process::flow server_process::act(detail::outcome&& o, const from* caller
       if (caller) {
         if (debugging())
           debug_event("sent " + o.reply.describe() + " to " + caller->caller().to_string() + ", new state " +
-                      impl_->format_state());
+                      impl().format_state());
         send_reply(*caller, std::move(o.reply));
       }
       break;
     case detail::result_kind::noreply:
-      if (debugging()) debug_event("new state " + impl_->format_state());
+      if (debugging()) debug_event("new state " + impl().format_state());
       break;
     case detail::result_kind::stop:
       terminate_and_exit(std::move(o.reason));
@@ -283,12 +309,12 @@ server_process::flow server_process::act(detail::outcome&& o, const from* caller
     default:
       crash(bad_return_value(o.kind == detail::result_kind::ok ? "{ok,_}" : "ignore"));
   }
-  if (!apply_next(o.next)) crash(exit_reason::other("{undef,{" + impl_->type_name() + ",handle_continue}}"));
+  if (!apply_next(o.next)) crash(exit_reason::other("{undef,{" + impl().type_name() + ",handle_continue}}"));
   return flow::go_on;
 }
 
 void server_process::send_reply(const from& to, message&& value) {
-  if (debug_ && debug_->stats) ++debug_->stats_data.messages_out;
+  if (stats_on()) ++extras_->debug->stats_data.messages_out;
   detail::reply_core(to, std::move(value));
 }
 
@@ -299,11 +325,11 @@ bool server_process::apply_next(next_step& next) {
       break;
     case next_step::kind::timeout:
       if (next.get_timeout() == infinity) break;
-      timeout_ = next.get_timeout();
-      if (timeout_.count() == 0 && !self_->has_mail()) {
+      ext().timeout_ = next.get_timeout();
+      if (extras_->timeout_.count() == 0 && !self_->has_mail()) {
         // §5.3: 0 with an empty mailbox fires at once; a queued message wins.
         timer_armed_ = true;
-        auto* n = new message_node(message(server_timeout{timer_seq_}));
+        auto* n = new message_node(message(server_timeout{extras_->timer_seq}));
         if (!self_->deliver(n)) delete n;
       }
       break;
@@ -311,8 +337,8 @@ bool server_process::apply_next(next_step& next) {
       do_hibernate();
       break;
     case next_step::kind::continue_:
-      if (!impl_->has_handle_continue()) return false;
-      pending_continue_ = std::make_unique<message>(std::move(next.continue_value()));
+      if (!impl().has_handle_continue()) return false;
+      ext().pending_continue.emplace(std::move(next.continue_value()));
       break;
   }
   return true;
@@ -321,39 +347,44 @@ bool server_process::apply_next(next_step& next) {
 // ---------------------------------------------------------------- timers
 
 void server_process::arm_idle_timers() {
+  if (!extras_) return;  // neither a timeout nor hibernate_after was ever asked for
+  extras& x = *extras_;
   node_impl& node = self_->node();
-  if (timeout_ != infinity && !timer_armed_) {
+  if (x.timeout_ != infinity && !timer_armed_) {
     timer_armed_ = true;
-    timer_ = make_ref();
-    node.timers().start_timer(timer_, self_->self_pid(), {}, new message_node(message(server_timeout{timer_seq_})),
-                              static_cast<std::uint64_t>(timeout_.count()) * 1000);
-  } else if (timeout_ == infinity && hibernate_after_ != infinity && !self_->hibernated && !hibernate_timer_) {
-    hibernate_timer_ = make_ref();
-    node.timers().start_timer(hibernate_timer_, self_->self_pid(), {},
-                              new message_node(message(hibernate_tick{timer_seq_})),
-                              static_cast<std::uint64_t>(hibernate_after_.count()) * 1000);
+    x.timer = make_ref();
+    node.timers().start_timer(x.timer, self_->self_pid(), {}, new message_node(message(server_timeout{x.timer_seq})),
+                              static_cast<std::uint64_t>(x.timeout_.count()) * 1000);
+  } else if (x.timeout_ == infinity && x.hibernate_after != infinity && !self_->hibernated && !x.hibernate_timer) {
+    x.hibernate_timer = make_ref();
+    node.timers().start_timer(x.hibernate_timer, self_->self_pid(), {},
+                              new message_node(message(hibernate_tick{x.timer_seq})),
+                              static_cast<std::uint64_t>(x.hibernate_after.count()) * 1000);
   }
 }
 
 // §5.2: any message cancels the timeout (and the idle countdown to hibernation).
 void server_process::cancel_timeout() {
-  ++timer_seq_;
-  timeout_ = infinity;
+  if (!extras_) return;  // no timer was ever armed
+  extras& x = *extras_;
+  ++x.timer_seq;
+  x.timeout_ = infinity;
   if (timer_armed_) {
-    self_->node().timers().cancel(timer_);
+    self_->node().timers().cancel(x.timer);
     timer_armed_ = false;
   }
-  if (hibernate_timer_) {
-    self_->node().timers().cancel(hibernate_timer_);
-    hibernate_timer_ = ref();
+  if (x.hibernate_timer) {
+    self_->node().timers().cancel(x.hibernate_timer);
+    x.hibernate_timer = ref();
   }
 }
 
 void server_process::do_hibernate() {
-  hibernate_timer_ = ref();
   self_->hibernated = true;
   self_->compact();
-  if (debug_) debug_->log.shrink_to_fit();
+  if (!extras_) return;
+  extras_->hibernate_timer = ref();
+  if (extras_->debug) extras_->debug->log.shrink_to_fit();
 }
 
 // ---------------------------------------------------------------- stopping
@@ -361,7 +392,7 @@ void server_process::do_hibernate() {
 void server_process::terminate_and_exit(exit_reason reason, const from* reply_to, message* reply) {
   exit_reason final_reason = reason;
   try {
-    impl_->terminate(reason);
+    impl().terminate(reason);
   } catch (exit_unwind& e) {
     if (!e.voluntary) throw;
     final_reason = std::move(e.reason);
@@ -382,14 +413,14 @@ void server_process::crash(exit_reason reason) { terminate_and_exit(std::move(re
 void server_process::report_crash(const exit_reason& reason) {
   std::string text = "GenServer " + who() + " terminating\n** (exit) " + reason.to_string();
   if (reason.is_exception()) text += "\n** (" + std::string(reason.detail()) + ") " + std::string(reason.what());
-  const pid* client = current_ && current_->kind == mail_kind::call && current_caller_ ? &current_caller_->caller() : nullptr;
+  const pid* client = current_ && current_->mail->kind == mail_kind::call && current_->caller ? &current_->caller->caller() : nullptr;
   if (current_) {
     text += "\nLast message";
     if (client) text += " (from " + client->to_string() + ")";
-    text += ": " + static_cast<message_node*>(current_)->msg.describe();
+    text += ": " + static_cast<message_node*>(current_->mail)->msg.describe();
   }
   try {
-    text += "\nState: " + impl_->format_state();
+    text += "\nState: " + impl().format_state();
   } catch (...) {
     text += "\nState: <format_status failed>";
   }
@@ -400,10 +431,11 @@ void server_process::report_crash(const exit_reason& reason) {
 // ---------------------------------------------------------------- sys
 
 void server_process::debug_event(const std::string& text) {
-  if (debug_->trace) self_->node().logger().print("*DBG* " + who() + " " + text);
-  if (debug_->log_max) {
-    debug_->log.push_back(text);
-    while (debug_->log.size() > debug_->log_max) debug_->log.pop_front();
+  debug_state& d = *extras_->debug;
+  if (d.trace) self_->node().logger().print("*DBG* " + who() + " " + text);
+  if (d.log_max) {
+    d.log.push_back(text);
+    while (d.log.size() > d.log_max) d.log.pop_front();
   }
 }
 
@@ -411,11 +443,11 @@ sys::status server_process::status_of() {
   sys::status s;
   s.server = self_->self_pid();
   s.name = who();
-  s.module = impl_->type_name();
+  s.module = impl().type_name();
   s.suspended = suspended_;
   s.parent = parent_;
-  s.state = impl_->format_state();
-  if (debug_) s.logged_events.assign(debug_->log.begin(), debug_->log.end());
+  s.state = impl().format_state();
+  if (extras_ && extras_->debug) s.logged_events.assign(extras_->debug->log.begin(), extras_->debug->log.end());
   return s;
 }
 
@@ -429,7 +461,7 @@ server_process::flow server_process::handle_system(request_node& r) {
     case sys_request::kind::get_state:
     case sys_request::kind::replace_state:
       try {
-        answer = req.fn(*impl_);
+        answer = req.fn(impl());
       } catch (const std::exception& e) {
         answer = message(sys::callback_failed(e.what()));  // §10.2: the server lives on
       } catch (...) {
@@ -451,7 +483,7 @@ server_process::flow server_process::handle_system(request_node& r) {
       } else {
         std::optional<exit_reason> err;
         try {
-          err = impl_->code_change(req.old_vsn, req.extra);
+          err = impl().code_change(req.old_vsn, req.extra);
         } catch (...) {
           err = exit_reason::from_exception(std::current_exception());
         }
@@ -464,10 +496,11 @@ server_process::flow server_process::handle_system(request_node& r) {
       if (req.on) debug().stats_data.start_time = std::chrono::system_clock::now();
       break;
     case sys_request::kind::get_statistics:
-      if (debug_ && debug_->stats) {
-        debug_->stats_data.current_time = std::chrono::system_clock::now();
-        debug_->stats_data.overflows = self_->overflows();
-        answer = message(debug_->stats_data);
+      if (stats_on()) {
+        sys::statistics_data& st = extras_->debug->stats_data;
+        st.current_time = std::chrono::system_clock::now();
+        st.overflows = self_->overflows();
+        answer = message(st);
       }
       break;
     case sys_request::kind::trace:
@@ -478,7 +511,7 @@ server_process::flow server_process::handle_system(request_node& r) {
       if (!req.n) debug().log.clear();
       break;
     case sys_request::kind::get_log:
-      if (debug_) answer = message(std::vector<std::string>(debug_->log.begin(), debug_->log.end()));
+      if (extras_ && extras_->debug) answer = message(std::vector<std::string>(extras_->debug->log.begin(), extras_->debug->log.end()));
       else answer = message(std::vector<std::string>());
       break;
     case sys_request::kind::terminate: {
@@ -491,10 +524,10 @@ server_process::flow server_process::handle_system(request_node& r) {
   // §5.4: a system message restarts a pending timeout with its full value
   // (re-armed once idle; cancelled before the answer, so the caller never
   // sees the old one); §5.7: a hibernated server goes back to hibernation.
-  if (timer_armed_) {
-    self_->node().timers().cancel(timer_);
+  if (timer_armed_) {  // armed: extras_ exists
+    self_->node().timers().cancel(extras_->timer);
     timer_armed_ = false;
-    ++timer_seq_;
+    ++extras_->timer_seq;
   }
   if (was_hibernated) do_hibernate();
   if (r.tag) detail::reply_core(f, std::move(answer));

@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 
@@ -62,12 +63,32 @@ struct start_ack {
 
 class server_process final : public detail::body_base {
  public:
-  server_process(std::unique_ptr<detail::server_base> impl, const start_options& opts, bool linked);
+  /// The loop and the server's callbacks in one block: the callbacks object
+  /// (built by `make`) sits right after this one.
+  static std::unique_ptr<server_process> make(const detail::server_maker& make, const start_options& opts,
+                                              bool linked);
+  ~server_process() override;
   void run() override;
   void resume() override;
 
  private:
   enum class flow { go_on, stop };
+  /// What is being handled, on the stack of the one handling it (crash
+  /// reports name the last message and a call's client).
+  struct handling {
+    mail_node* mail;
+    const from* caller;
+  };
+
+  server_process(const start_options& opts, bool linked, unsigned impl_align_log2);
+  /// Where the callbacks object of the server at `self` sits.
+  static void* impl_at(const void* self, std::size_t align) noexcept {
+    const auto end = reinterpret_cast<std::uintptr_t>(self) + sizeof(server_process);
+    return reinterpret_cast<void*>((end + align - 1) & ~(align - 1));
+  }
+  detail::server_base& impl() const noexcept {
+    return *std::launder(static_cast<detail::server_base*>(impl_at(this, std::size_t{1} << impl_align_log2_)));
+  }
 
   void init();
   void ack(detail::start_outcome::status st, exit_reason reason = {}, pid existing = {});
@@ -95,23 +116,6 @@ class server_process final : public detail::body_base {
   std::string who() const;
   sys::status status_of();
 
-  process* self_ = nullptr;
-  std::unique_ptr<detail::server_base> impl_;
-  std::unique_ptr<server_name> name_;  // null when unnamed (most servers: 8 bytes, not 40)
-  timeout hibernate_after_;
-  pid parent_;
-
-  // what is being handled (for crash reports)
-  mail_node* current_ = nullptr;
-  const from* current_caller_ = nullptr;  // while a call is handled: who made it
-  std::unique_ptr<message> pending_continue_;  // a continue to run before the next message
-
-  // §5 timeouts
-  timeout timeout_ = infinity;  // the last return's timeout, until a message arrives (infinity: none)
-  std::uint64_t timer_seq_ = 0;
-  ref timer_;
-  ref hibernate_timer_;
-
   // sys: allocated when debugging is first switched on
   struct debug_state {
     bool trace = false;
@@ -120,17 +124,43 @@ class server_process final : public detail::body_base {
     bool stats = false;
     sys::statistics_data stats_data;
   };
-  debug_state& debug();
-  bool debugging() const noexcept { return debug_ && (debug_->trace || debug_->log_max); }
-  void count_in() {
-    if (debug_ && debug_->stats) ++debug_->stats_data.messages_in;
+  // What few servers use, allocated on first use, so that an idle server
+  // is its process block, these few words and its state.
+  struct extras {
+    server_name name;  // empty when unnamed
+    timeout hibernate_after = infinity;
+    std::optional<message> pending_continue;  // a continue to run before the next message
+    // §5 timeouts
+    timeout timeout_ = infinity;  // the last return's timeout, until a message arrives (infinity: none)
+    std::uint64_t timer_seq = 0;
+    ref timer;
+    ref hibernate_timer;
+    std::unique_ptr<debug_state> debug;
+  };
+  extras& ext() {
+    if (!extras_) extras_ = std::make_unique<extras>();
+    return *extras_;
   }
-  std::unique_ptr<debug_state> debug_;
+  debug_state& debug();
+  bool debugging() const noexcept {
+    return extras_ && extras_->debug && (extras_->debug->trace || extras_->debug->log_max);
+  }
+  bool stats_on() const noexcept { return extras_ && extras_->debug && extras_->debug->stats; }
+  void count_in() {
+    if (stats_on()) ++extras_->debug->stats_data.messages_in;
+  }
+  bool continue_pending() const noexcept { return extras_ && extras_->pending_continue; }
+
+  process* self_ = nullptr;
+  pid parent_;
+  handling* current_ = nullptr;  // what is being handled now (null between messages)
+  std::unique_ptr<extras> extras_;
   bool linked_;
   bool start_pending_ = true;  // the starter waits for our ack (its request is our first held call)
   bool fiber_mode_ = false;
   bool timer_armed_ = false;
   bool suspended_ = false;
+  const std::uint8_t impl_align_log2_;
 };
 
 }  // namespace otp::internal
