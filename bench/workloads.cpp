@@ -327,40 +327,40 @@ void fan_in_calls(long total, int clients) {
   emit("fan_in_calls_" + std::to_string(clients), static_cast<double>(total) / secs, "calls/s", "higher");
 }
 
-// n servers started one after the other (start_link: init runs and acks
-// before the next starts); they stay alive until the end.
-std::vector<bench_ref> start_servers(long n, double* secs) {
-  std::vector<bench_ref> servers;
-  servers.reserve(static_cast<std::size_t>(n));
+// n servers started one after the other by one process (start_link: init
+// runs and acks before the next starts). `then(rss_before, seconds)` runs in
+// that process once all are up, while it is alive and linked to every one of
+// them: as in the BEAM version, both ends of each link count and no pid
+// list is kept. The servers outlive it (its normal exit does not stop them).
+template <class Then>
+void start_servers(long n, Then&& then) {
   run_in_process([&] {
+    const std::size_t before = rss_bytes();
     auto t0 = clock_type::now();
-    for (long i = 0; i < n; ++i) servers.push_back(otp::gen_server::start_link<bench_server>(i).value());
-    *secs = seconds_since(t0);
+    for (long i = 0; i < n; ++i)
+      if (!otp::gen_server::start_link<bench_server>(i)) std::fprintf(stderr, "start_link failed\n"), std::exit(1);
+    then(before, seconds_since(t0));
   });
-  return servers;  // linked to a process that has exited normally: they stay up
 }
 
 void start_server(long n) {
-  double secs = 0;
-  auto servers = start_servers(n, &secs);
-  emit("start_server", secs * 1e9 / static_cast<double>(n), "ns", "lower");
+  start_servers(n, [n](std::size_t, double secs) {
+    emit("start_server", secs * 1e9 / static_cast<double>(n), "ns", "lower");
+  });
 }
 
 void idle_server_bytes(long n) {
-  double secs = 0;
-  std::size_t before = rss_bytes();
-  auto servers = start_servers(n, &secs);
-  std::size_t after = rss_bytes();
-  emit("idle_server_bytes", static_cast<double>(after - before) / static_cast<double>(n), "bytes", "lower");
+  start_servers(n, [n](std::size_t before, double) {
+    emit("idle_server_bytes", static_cast<double>(rss_bytes() - before) / static_cast<double>(n), "bytes", "lower");
+  });
 }
 
 void million_servers(long n) {
-  double secs = 0;
-  std::size_t before = rss_bytes();
-  auto servers = start_servers(n, &secs);
-  std::size_t after = rss_bytes();
-  emit("million_servers_time", secs, "s", "lower");
-  emit("million_servers_rss", static_cast<double>(after - before) / (1024.0 * 1024.0), "MiB", "lower");
+  start_servers(n, [](std::size_t before, double secs) {
+    const std::size_t after = rss_bytes();
+    emit("million_servers_time", secs, "s", "lower");
+    emit("million_servers_rss", static_cast<double>(after - before) / (1024.0 * 1024.0), "MiB", "lower");
+  });
 }
 
 // ------------------------------------------------- supervisor, Registry, Task

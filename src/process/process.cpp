@@ -35,6 +35,13 @@ struct info_reply {
 
 namespace internal {
 
+std::uint64_t fresh_call_tags() noexcept {
+  static std::atomic<std::uint64_t> blocks{0};
+  // A block's first value has its low bits 0, which begin_call reads as
+  // "spent": the block starts one past it.
+  return (blocks.fetch_add(1, std::memory_order_relaxed) + 1) * call_tag_block + 1;
+}
+
 process::process(node_impl& node, std::unique_ptr<detail::body_base> body, bool foreign)
     : node_(&node), body_(std::move(body)), budget_left_(node.options().message_budget), foreign_(foreign) {
   serial = node.next_serial();

@@ -47,6 +47,15 @@ struct exit_unwind {
   bool voluntary = false;
 };
 
+/// Call tags are unique on the node, not just per caller, and come from a
+/// per-thread block of them: no per-process counter (8 bytes in every
+/// process) and no shared counter (a cache line every caller would fight
+/// over). A tag is never 0 (0 marks a request that wants no answer).
+inline constexpr std::uint64_t call_tag_block = std::uint64_t{1} << 32;
+inline thread_local std::uint64_t t_next_call_tag = 0;
+/// The first tag of a block no thread has used (never block 0).
+std::uint64_t fresh_call_tags() noexcept;
+
 /// A call a server has taken and not yet answered.
 struct held_call {
   pid caller;
@@ -81,11 +90,18 @@ class process final : public detail::process_base, public detail::pooled {
   bool hibernated = false;                     // see compact()
   std::atomic<bool> named{false};              // see registered_name
   bool exported = false;                       // see remote
+
+ private:
+  // Three of the owner's flags, in the hole before slices_ended.
+  bool reactive_ = false;  // has waited without a stack (a gen_server)
+  bool stackless_more_ = false;
+  bool receive_timed_out_ = false;
+
+ public:
   /// Bumped (release) each time the process stops running: parks, yields,
   /// blocks or exits. A 0 ms timer it created waits for this to change, so
   /// a send made later in the same slice arrives first (OTP §14.5).
   std::atomic<std::uint32_t> slices_ended{0};  // compared for change only: wrapping is harmless
-  std::uint32_t stack_size = 0;                // bytes; 0 = pooled (node_impl::own_stack_size)
   void end_slice(process_status next) noexcept {
     status.store(next, std::memory_order_relaxed);
     slices_ended.store(slices_ended.load(std::memory_order_relaxed) + 1, std::memory_order_release);
@@ -171,8 +187,11 @@ class process final : public detail::process_base, public detail::pooled {
   /// A fresh call tag, now awaited: a reply or a failure for it is kept
   /// from now on (set before the request is sent).
   std::uint64_t begin_call() noexcept {
-    awaiting_.store(++call_tags_, std::memory_order_release);
-    return call_tags_;
+    std::uint64_t& next = t_next_call_tag;
+    if ((next & (call_tag_block - 1)) == 0) next = fresh_call_tags();
+    const std::uint64_t tag = next++;
+    awaiting_.store(tag, std::memory_order_release);
+    return tag;
   }
   void end_call() noexcept { awaiting_.store(0, std::memory_order_release); }
   /// Waits for the reply to call `tag` (begun with begin_call; the caller side of gen_server:call);
@@ -322,7 +341,6 @@ class process final : public detail::process_base, public detail::pooled {
     if (!extras_) extras_ = std::make_unique<extras>();
     return *extras_;
   }
-  std::uint64_t call_tags_ = 0;
   std::atomic<std::uint64_t> awaiting_{0};
   reply_node* reply_ = nullptr;  // the reply to the awaited call, once drained
   void begin_timed_wait(timeout t);
@@ -337,12 +355,14 @@ class process final : public detail::process_base, public detail::pooled {
   std::atomic<bool> finished_{false};
   bool stackless_ = false;
   bool body_started_ = false;
-  bool reactive_ = false;  // has waited without a stack (a gen_server)
-  bool stackless_more_ = false;
-  bool receive_timed_out_ = false;
   bool in_receive_ = false;
   std::atomic<bool> congested_{false};
 
+ public:
+  // Here, with the other 4-byte fields, not above (where it left a hole).
+  std::uint32_t stack_size = 0;  // bytes; 0 = pooled (node_impl::own_stack_size)
+
+ private:
   friend class scheduler;
   friend class node_impl;
 };
