@@ -108,7 +108,10 @@ std::uint32_t node_impl::own_stack_size(std::size_t requested) const {
 }
 
 process* node_impl::create_process(std::unique_ptr<detail::body_base> body, bool foreign) {
-  auto* p = new process(*this, std::move(body), foreign);
+  return enroll(new process(*this, std::move(body), foreign), foreign);
+}
+
+process* node_impl::enroll(process* p, bool foreign) {
   table_shard& sh = table_[p->serial % table_shards];
   {
     std::lock_guard lk(sh.mu);

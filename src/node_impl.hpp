@@ -42,6 +42,8 @@ class node_impl {
   /// for the node's default; badarg past 4 GiB.
   std::uint32_t own_stack_size(std::size_t requested) const;
   process* create_process(std::unique_ptr<detail::body_base> body, bool foreign);
+  /// Makes a process made elsewhere (process::make_with_body) part of the node.
+  process* enroll(process* p, bool foreign);
   void process_exiting(process* p) noexcept;  // no longer counted as live
   void process_exited(process* p) noexcept;   // removes from the table, drops its self-reference
   std::size_t process_count() const noexcept { return live_.load(std::memory_order_acquire); }

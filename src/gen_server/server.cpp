@@ -34,24 +34,22 @@ server_process::server_process(const start_options& opts, bool linked, unsigned 
   }
 }
 
-std::unique_ptr<server_process> server_process::make(const detail::server_maker& make, const start_options& opts,
-                                                     bool linked) {
+process* server_process::make_process(node_impl& node, const detail::server_maker& make, const start_options& opts,
+                                      bool linked) {
+  static_assert(alignof(server_process) <= 8 && sizeof(process) % alignof(server_process) == 0);
   const std::size_t align = std::max(make.align, alignof(server_process));
-  // Blocks are 16-aligned, so impl_at pads at most this much: to the next
-  // multiple of the alignment, and beyond 16 what the block's own does not give.
-  const std::size_t step = std::min<std::size_t>(align, 16);
-  const std::size_t offset = ((sizeof(server_process) + step - 1) & ~(step - 1)) + (align > 16 ? align - 16 : 0);
-  void* block = block_pool::allocate(offset + make.size);
-  detail::server_base* impl = nullptr;
-  try {
-    impl = make.construct(impl_at(block, align), make.init_fn);
-    return std::unique_ptr<server_process>(
-        ::new (block) server_process(opts, linked, static_cast<unsigned>(std::countr_zero(align))));
-  } catch (...) {
-    if (impl) impl->~server_base();
-    block_pool::deallocate(block);
-    throw;
-  }
+  // The loop starts 8-aligned (blocks are 16-aligned, the process a multiple
+  // of 8 long), so impl_at pads at most this much beyond 8.
+  const std::size_t body_bytes = sizeof(server_process) + (align > 8 ? align - 8 : 0) + make.size;
+  return process::make_with_body(node, body_bytes, [&](void* where) -> detail::body_base* {
+    detail::server_base* impl = make.construct(impl_at(where, align), make.init_fn);
+    try {
+      return ::new (where) server_process(opts, linked, static_cast<unsigned>(std::countr_zero(align)));
+    } catch (...) {
+      impl->~server_base();
+      throw;
+    }
+  });
 }
 
 server_process::~server_process() { impl().~server_base(); }
@@ -64,7 +62,7 @@ server_process::debug_state& server_process::debug() {
 
 std::string server_process::who() const {
   if (extras_ && !extras_->name.empty()) return extras_->name.to_string();
-  return self_->self_pid().to_string();
+  return self().self_pid().to_string();
 }
 
 // ---------------------------------------------------------------- start
@@ -72,8 +70,8 @@ std::string server_process::who() const {
 bool server_process::register_name() {
   if (!extras_ || extras_->name.empty()) return true;
   const server_name& n = extras_->name;
-  bool done = n.registry() ? n.registry()->register_name(n.key(), self_->self_pid())
-                           : self_->node().register_name(n.key(), self_);
+  bool done = n.registry() ? n.registry()->register_name(n.key(), self().self_pid())
+                           : self().node().register_name(n.key(), &self());
   if (done) return true;
   // §1.14: taken by any process: already_started with the holder; init
   // never runs and this process exits quietly.
@@ -87,22 +85,21 @@ void server_process::unregister_name() {
   if (!extras_ || extras_->name.empty()) return;
   const server_name& n = extras_->name;
   if (n.registry()) n.registry()->unregister_name(n.key());  // §9.5: only when init fails
-  else self_->node().unregister_name(n.key());
+  else self().node().unregister_name(n.key());
 }
 
 void server_process::ack(detail::start_outcome::status st, exit_reason reason, pid existing) {
   if (!start_pending_) return;
   start_pending_ = false;
-  const held_call start = self_->take_first_held();
+  const held_call start = self().take_first_held();
   auto* r = new reply_node(start.tag, message(start_ack{st, std::move(reason), std::move(existing)}));
   auto* starter = static_cast<process*>(start.caller.get());
   if (!starter->deliver(r)) delete r;
 }
 
 void server_process::run() {
-  self_ = &current_process();
-  if (!fiber_mode_) self_->declare_stackless();
-  parent_ = linked_ ? self_->first_held_caller() : self_->self_pid();  // §6.8: unlinked, the parent is itself
+  if (!fiber_mode_) self().declare_stackless();
+  parent_ = linked_ ? self().first_held_caller() : self().self_pid();  // §6.8: unlinked, the parent is itself
   if (!register_name()) return;
   init();
   serve();
@@ -121,7 +118,7 @@ void server_process::init() {
     o = detail::outcome{detail::result_kind::stop, {}, e.reason(), {}};
   } catch (...) {
     exit_reason r = exit_reason::from_exception(std::current_exception());
-    self_->node().logger().log(log_level::error, "GenServer " + who() + " failed to start: " + r.to_string());
+    self().node().logger().log(log_level::error, "GenServer " + who() + " failed to start: " + r.to_string());
     o = detail::outcome{detail::result_kind::stop, {}, std::move(r), {}};
   }
   if (o.kind == detail::result_kind::ok && !valid_timeout(o.next))
@@ -145,7 +142,7 @@ void server_process::init() {
 // ---------------------------------------------------------------- loop
 
 void server_process::serve() {
-  const unsigned budget = self_->budget_limit();
+  const unsigned budget = self().budget_limit();
   for (;;) {
     unsigned handled = 0;
     for (;;) {
@@ -153,12 +150,12 @@ void server_process::serve() {
         if (handle_continue() == flow::stop) return;
         continue;
       }
-      mail_node* n = suspended_ ? self_->take_first([&](mail_node* m) {
+      mail_node* n = suspended_ ? self().take_first([&](mail_node* m) {
         if (m->kind == mail_kind::call && static_cast<request_node*>(m)->system) return true;
         auto* e = m->kind == mail_kind::message ? static_cast<message_node*>(m)->msg.get_if<exit_msg>() : nullptr;
-        return e && e->from == parent_ && self_->trapping();  // §10.5: the parent's EXIT too
+        return e && e->from == parent_ && self().trapping();  // §10.5: the parent's EXIT too
       })
-                                : self_->next_mail();
+                                : self().next_mail();
       if (!n) break;
       std::unique_ptr<mail_node> owned(n);
       handling h{n, nullptr};
@@ -168,19 +165,19 @@ void server_process::serve() {
       if (f == flow::stop) return;
       if (++handled >= budget) {
         if (!fiber_mode_) {
-          self_->wait_stackless(true);
+          self().wait_stackless(true);
           return;
         }
-        self_->yield_now();
+        self().yield_now();
         handled = 0;
       }
     }
     arm_idle_timers();
     if (!fiber_mode_) {
-      self_->wait_stackless(false);
+      self().wait_stackless(false);
       return;
     }
-    self_->wait_for_mail();
+    self().wait_for_mail();
   }
 }
 
@@ -189,12 +186,12 @@ server_process::flow server_process::handle(mail_node* n) {
     case mail_kind::call: {
       auto& r = *static_cast<request_node*>(n);
       if (r.system) return handle_system(r);
-      self_->hibernated = false;
+      self().hibernated = false;
       cancel_timeout();
       return handle_call(r);
     }
     case mail_kind::cast:
-      self_->hibernated = false;
+      self().hibernated = false;
       cancel_timeout();
       return handle_cast(*static_cast<request_node*>(n));
     default:
@@ -225,7 +222,7 @@ server_process::flow server_process::handle_call(request_node& r) {
   // The request's reference on the caller moves into `f` (one atomic
   // increment less per call); crash reports find the caller there.
   from f(std::move(r.caller), r.tag);
-  self_->hold_call(f.caller(), r.tag);  // if we die before answering, the caller hears why
+  self().hold_call(f.caller(), r.tag);  // if we die before answering, the caller hears why
   count_in();
   if (debugging())
     debug_event("got call " + r.msg.describe() + " from " + f.caller().to_string());
@@ -265,9 +262,9 @@ server_process::flow server_process::handle_info(message_node& n) {
     if (h->seq == extras_->timer_seq) do_hibernate();
     return flow::go_on;
   } else {
-    self_->hibernated = false;
+    self().hibernated = false;
     cancel_timeout();
-    if (auto* e = m.get_if<exit_msg>(); e && e->from == parent_ && parent_ != self_->self_pid() && self_->trapping())
+    if (auto* e = m.get_if<exit_msg>(); e && e->from == parent_ && parent_ != self().self_pid() && self().trapping())
       terminate_and_exit(e->reason);  // §6.7: the parent's exit, trapped: terminate(R)
   }
   count_in();
@@ -326,11 +323,11 @@ bool server_process::apply_next(next_step& next) {
     case next_step::kind::timeout:
       if (next.get_timeout() == infinity) break;
       ext().timeout_ = next.get_timeout();
-      if (extras_->timeout_.count() == 0 && !self_->has_mail()) {
+      if (extras_->timeout_.count() == 0 && !self().has_mail()) {
         // §5.3: 0 with an empty mailbox fires at once; a queued message wins.
         timer_armed_ = true;
         auto* n = new message_node(message(server_timeout{extras_->timer_seq}));
-        if (!self_->deliver(n)) delete n;
+        if (!self().deliver(n)) delete n;
       }
       break;
     case next_step::kind::hibernate:
@@ -349,15 +346,15 @@ bool server_process::apply_next(next_step& next) {
 void server_process::arm_idle_timers() {
   if (!extras_) return;  // neither a timeout nor hibernate_after was ever asked for
   extras& x = *extras_;
-  node_impl& node = self_->node();
+  node_impl& node = self().node();
   if (x.timeout_ != infinity && !timer_armed_) {
     timer_armed_ = true;
     x.timer = make_ref();
-    node.timers().start_timer(x.timer, self_->self_pid(), {}, new message_node(message(server_timeout{x.timer_seq})),
+    node.timers().start_timer(x.timer, self().self_pid(), {}, new message_node(message(server_timeout{x.timer_seq})),
                               static_cast<std::uint64_t>(x.timeout_.count()) * 1000);
-  } else if (x.timeout_ == infinity && x.hibernate_after != infinity && !self_->hibernated && !x.hibernate_timer) {
+  } else if (x.timeout_ == infinity && x.hibernate_after != infinity && !self().hibernated && !x.hibernate_timer) {
     x.hibernate_timer = make_ref();
-    node.timers().start_timer(x.hibernate_timer, self_->self_pid(), {},
+    node.timers().start_timer(x.hibernate_timer, self().self_pid(), {},
                               new message_node(message(hibernate_tick{x.timer_seq})),
                               static_cast<std::uint64_t>(x.hibernate_after.count()) * 1000);
   }
@@ -370,18 +367,18 @@ void server_process::cancel_timeout() {
   ++x.timer_seq;
   x.timeout_ = infinity;
   if (timer_armed_) {
-    self_->node().timers().cancel(x.timer);
+    self().node().timers().cancel(x.timer);
     timer_armed_ = false;
   }
   if (x.hibernate_timer) {
-    self_->node().timers().cancel(x.hibernate_timer);
+    self().node().timers().cancel(x.hibernate_timer);
     x.hibernate_timer = ref();
   }
 }
 
 void server_process::do_hibernate() {
-  self_->hibernated = true;
-  self_->compact();
+  self().hibernated = true;
+  self().compact();
   if (!extras_) return;
   extras_->hibernate_timer = ref();
   if (extras_->debug) extras_->debug->log.shrink_to_fit();
@@ -425,14 +422,14 @@ void server_process::report_crash(const exit_reason& reason) {
     text += "\nState: <format_status failed>";
   }
   if (client) text += "\nClient " + client->to_string() + (is_alive(*client) ? " is alive" : " is dead");
-  self_->node().logger().log(log_level::error, text);
+  self().node().logger().log(log_level::error, text);
 }
 
 // ---------------------------------------------------------------- sys
 
 void server_process::debug_event(const std::string& text) {
   debug_state& d = *extras_->debug;
-  if (d.trace) self_->node().logger().print("*DBG* " + who() + " " + text);
+  if (d.trace) self().node().logger().print("*DBG* " + who() + " " + text);
   if (d.log_max) {
     d.log.push_back(text);
     while (d.log.size() > d.log_max) d.log.pop_front();
@@ -441,7 +438,7 @@ void server_process::debug_event(const std::string& text) {
 
 sys::status server_process::status_of() {
   sys::status s;
-  s.server = self_->self_pid();
+  s.server = self().self_pid();
   s.name = who();
   s.module = impl().type_name();
   s.suspended = suspended_;
@@ -454,8 +451,8 @@ sys::status server_process::status_of() {
 server_process::flow server_process::handle_system(request_node& r) {
   auto& req = r.msg.get<sys_request>();
   from f(r.caller, r.tag);
-  if (r.tag) self_->hold_call(r.caller, r.tag);
-  const bool was_hibernated = self_->hibernated;
+  if (r.tag) self().hold_call(r.caller, r.tag);
+  const bool was_hibernated = self().hibernated;
   message answer;
   switch (req.what) {
     case sys_request::kind::get_state:
@@ -499,7 +496,7 @@ server_process::flow server_process::handle_system(request_node& r) {
       if (stats_on()) {
         sys::statistics_data& st = extras_->debug->stats_data;
         st.current_time = std::chrono::system_clock::now();
-        st.overflows = self_->overflows();
+        st.overflows = self().overflows();
         answer = message(st);
       }
       break;
@@ -525,7 +522,7 @@ server_process::flow server_process::handle_system(request_node& r) {
   // (re-armed once idle; cancelled before the answer, so the caller never
   // sees the old one); §5.7: a hibernated server goes back to hibernation.
   if (timer_armed_) {  // armed: extras_ exists
-    self_->node().timers().cancel(extras_->timer);
+    self().node().timers().cancel(extras_->timer);
     timer_armed_ = false;
     ++extras_->timer_seq;
   }

@@ -63,10 +63,12 @@ struct start_ack {
 
 class server_process final : public detail::body_base {
  public:
-  /// The loop and the server's callbacks in one block: the callbacks object
-  /// (built by `make`) sits right after this one.
-  static std::unique_ptr<server_process> make(const detail::server_maker& make, const start_options& opts,
-                                              bool linked);
+  /// A server's process, its loop and its callbacks in one block, in this
+  /// order (the callbacks object is built by `make`); not yet enrolled in
+  /// the node. One allocation per server, and the loop finds its process
+  /// by address instead of keeping a pointer to it.
+  static process* make_process(node_impl& node, const detail::server_maker& make, const start_options& opts,
+                               bool linked);
   ~server_process() override;
   void run() override;
   void resume() override;
@@ -81,6 +83,9 @@ class server_process final : public detail::body_base {
   };
 
   server_process(const start_options& opts, bool linked, unsigned impl_align_log2);
+  process& self() const noexcept {
+    return *std::launder(reinterpret_cast<process*>(reinterpret_cast<char*>(const_cast<server_process*>(this)) - sizeof(process)));
+  }
   /// Where the callbacks object of the server at `self` sits.
   static void* impl_at(const void* self, std::size_t align) noexcept {
     const auto end = reinterpret_cast<std::uintptr_t>(self) + sizeof(server_process);
@@ -151,7 +156,6 @@ class server_process final : public detail::body_base {
   }
   bool continue_pending() const noexcept { return extras_ && extras_->pending_continue; }
 
-  process* self_ = nullptr;
   pid parent_;
   handling* current_ = nullptr;  // what is being handled now (null between messages)
   std::unique_ptr<extras> extras_;

@@ -43,13 +43,21 @@ std::uint64_t fresh_call_tags() noexcept {
 }
 
 process::process(node_impl& node, std::unique_ptr<detail::body_base> body, bool foreign)
-    : node_(&node), body_(std::move(body)), budget_left_(node.options().message_budget), foreign_(foreign) {
+    : node_(&node), body_(body.release()), budget_left_(node.options().message_budget), foreign_(foreign) {
   serial = node.next_serial();
+}
+
+void process::drop_body() noexcept {
+  detail::body_base* b = std::exchange(body_, nullptr);
+  if (!b) return;
+  if (b == body_area(this)) b->~body_base();  // its memory is ours, freed with us
+  else delete b;
 }
 
 unsigned process::budget_limit() const noexcept { return node_->options().message_budget; }
 
 process::~process() {
+  drop_body();
   delete bound_.load(std::memory_order_relaxed);
   if (remote || exported) release_dist_ids(this);
   if (extras_)
@@ -708,10 +716,7 @@ void process::activate() {
     reason = exit_reason::from_exception(std::current_exception());
     node_->logger().log(log_level::error, "Error in process " + self_pid().to_string() + " with exit value: " + reason.to_string());
   }
-  try {
-    body_.reset();  // the body's captures die before the exit signals go out
-  } catch (...) {
-  }
+  drop_body();  // the body's captures die before the exit signals go out
   finish(reason);
 }
 

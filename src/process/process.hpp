@@ -24,6 +24,7 @@
 #include "process/link_set.hpp"
 #include "process/mailbox.hpp"
 #include "process/monitor_table.hpp"
+#include "runtime/block_pool.hpp"
 #include "runtime/futex.hpp"
 #include "runtime/timer_service.hpp"
 
@@ -66,6 +67,13 @@ class process final : public detail::process_base, public detail::pooled {
  public:
   process(node_impl& node, std::unique_ptr<detail::body_base> body, bool foreign);
   ~process();
+
+  /// A process and its body in one block: `build(where)` constructs the
+  /// body right after the process (at body_area) and returns it; the
+  /// process is constructed once it has. The caller enrolls it in the node.
+  template <class Build>
+  static process* make_with_body(node_impl& node, std::size_t body_bytes, Build&& build);
+  static void* body_area(void* self) noexcept { return static_cast<char*>(self) + sizeof(process); }
 
   node_impl& node() const noexcept { return *node_; }
   pid self_pid() noexcept {
@@ -308,7 +316,10 @@ class process final : public detail::process_base, public detail::pooled {
   void remove_link(const pid& p) noexcept;
 
   node_impl* node_;
-  std::unique_ptr<detail::body_base> body_;
+  // Owned: deleted, or only destroyed when it lives in this process's own
+  // block (made by make_with_body: it is then at body_area(this)).
+  detail::body_base* body_;
+  void drop_body() noexcept;
   inbox inbox_;
   // owner:
   mail_queue queue_;
@@ -366,6 +377,22 @@ class process final : public detail::process_base, public detail::pooled {
   friend class scheduler;
   friend class node_impl;
 };
+
+template <class Build>
+process* process::make_with_body(node_impl& node, std::size_t body_bytes, Build&& build) {
+  void* block = block_pool::allocate(sizeof(process) + body_bytes);
+  detail::body_base* body = nullptr;
+  try {
+    body = build(body_area(block));
+    auto* p = ::new (block) process(node, nullptr, false);
+    p->body_ = body;
+    return p;
+  } catch (...) {
+    if (body) body->~body_base();
+    block_pool::deallocate(block);
+    throw;
+  }
+}
 
 /// The process running on this thread, or (on a foreign thread) its
 /// pseudo-process, created on first use.
