@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 
 namespace otp {
 
@@ -77,6 +78,9 @@ class pid {
     return r;
   }
   detail::process_base* get() const noexcept { return p_; }
+  /// Runtime use only: gives up the reference without dropping it (the
+  /// inverse of adopt).
+  detail::process_base* release() noexcept { return std::exchange(p_, nullptr); }
 
  private:
   detail::process_base* p_ = nullptr;

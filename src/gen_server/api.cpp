@@ -183,7 +183,7 @@ start_outcome start_core(server_maker make, const start_options& opts, start_mod
   if (!opts.name.empty() && opts.name.is_local() && opts.name.key().empty()) throw badarg("gen_server: empty name");
   const std::uint32_t stack = n.own_stack_size(opts.stack_size);
   process* child = n.enroll(server_process::make_process(n, make, opts, mode == start_mode::link), false);
-  child->stack_size = stack;
+  child->set_stack_size(stack);
   // Set before the child runs or its pid is handed out (see process::bound_).
   child->set_bound(static_cast<std::uint32_t>(opts.max_queue), opts.on_overflow == overflow_policy::crash);
   pid child_pid = child->self_pid();

@@ -1,11 +1,12 @@
 #pragma once
 // The links of a process (owner only). Most processes have none or one (a
-// start_link'ed server's parent), so the first link lives inline and costs
-// no allocation; more spill into a vector. Two pointers in every process
-// instead of a vector's three plus a heap block for a single link.
+// start_link'ed server's parent), so the set is one word: empty, the one
+// linked pid's reference, or (low bit set) a vector for two links or more.
+// One word in every process instead of a vector's three plus a heap block
+// for a single link.
 
 #include <algorithm>
-#include <memory>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -15,35 +16,46 @@ namespace otp::internal {
 
 class link_set {
  public:
+  link_set() = default;
+  link_set(const link_set&) = delete;
+  link_set& operator=(const link_set&) = delete;
+  ~link_set() { clear(); }
+
   bool contains(const pid& p) const noexcept {
-    return first_ == p || (more_ && std::find(more_->begin(), more_->end(), p) != more_->end());
+    if (many()) return std::find(vec().begin(), vec().end(), p) != vec().end();
+    return word_ != 0 && one() == p.get();
   }
   /// Adds `p` (the caller has checked it is not already linked).
   void add(pid p) {
-    if (!first_) {
-      first_ = std::move(p);
+    if (word_ == 0) {
+      word_ = reinterpret_cast<std::uintptr_t>(p.release());
       return;
     }
-    if (!more_) more_ = std::make_unique<std::vector<pid>>();
-    more_->push_back(std::move(p));
+    if (!many()) {
+      auto* v = new std::vector<pid>();
+      v->reserve(2);
+      v->push_back(pid::adopt(one()));
+      word_ = reinterpret_cast<std::uintptr_t>(v) | 1;
+    }
+    vec().push_back(std::move(p));
   }
   void remove(const pid& p) noexcept {
-    if (first_ == p) {
-      first_ = {};
-      if (more_ && !more_->empty()) {  // keep the inline slot filled
-        first_ = std::move(more_->back());
-        more_->pop_back();
-      }
+    if (many()) {
+      std::erase(vec(), p);
+      if (vec().empty()) clear();
       return;
     }
-    if (more_) std::erase(*more_, p);
+    if (word_ != 0 && one() == p.get()) clear();
   }
   template <class F>
   void for_each(F&& f) const {
-    if (!first_) return;  // the inline slot is empty only when the set is
-    f(first_);
-    if (more_)
-      for (const pid& p : *more_) f(p);
+    if (many()) {
+      for (const pid& p : vec()) f(p);
+    } else if (word_ != 0) {
+      pid borrowed = pid::adopt(one());
+      f(std::as_const(borrowed));
+      (void)borrowed.release();  // borrowed: the reference stays ours
+    }
   }
   std::vector<pid> to_vector() const {
     std::vector<pid> out;
@@ -51,19 +63,28 @@ class link_set {
     return out;
   }
   void clear() noexcept {
-    first_ = {};
-    more_.reset();
+    if (many()) delete &vec();
+    else if (word_ != 0) detail::release(one());
+    word_ = 0;
   }
   /// Gives back the memory of a set that shrank.
   void compact() {
-    if (!more_) return;
-    if (more_->empty()) more_.reset();
-    else more_->shrink_to_fit();
+    if (!many()) return;
+    if (vec().size() == 1) {
+      pid last = std::move(vec().front());
+      delete &vec();
+      word_ = reinterpret_cast<std::uintptr_t>(last.release());
+    } else {
+      vec().shrink_to_fit();
+    }
   }
 
  private:
-  pid first_;
-  std::unique_ptr<std::vector<pid>> more_;
+  bool many() const noexcept { return (word_ & 1) != 0; }
+  detail::process_base* one() const noexcept { return reinterpret_cast<detail::process_base*>(word_); }
+  std::vector<pid>& vec() const noexcept { return *reinterpret_cast<std::vector<pid>*>(word_ & ~std::uintptr_t{1}); }
+
+  std::uintptr_t word_ = 0;
 };
 
 }  // namespace otp::internal

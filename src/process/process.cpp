@@ -45,6 +45,7 @@ std::uint64_t fresh_call_tags() noexcept {
 process::process(node_impl& node, std::unique_ptr<detail::body_base> body, bool foreign)
     : node_(&node), body_(body.release()), budget_left_(node.options().message_budget), foreign_(foreign) {
   serial = node.next_serial();
+  if (foreign) ext();  // its wake-up word, there before any thread can wake it
 }
 
 void process::drop_body() noexcept {
@@ -89,8 +90,8 @@ bool process::deliver(mail_node* n) {
 
 void process::wake() {
   if (foreign_) {
-    thread_wake_.store(1, std::memory_order_release);
-    futex_wake_one(thread_wake_);
+    extras_->thread_wake.store(1, std::memory_order_release);
+    futex_wake_one(extras_->thread_wake);
   } else {
     node_->schedule(this, true);
   }
@@ -142,7 +143,7 @@ void process::wait() {
     // µs on these VMs) to every call from main(). Spin briefly first.
     constexpr int spin_rounds = 4096;
     for (int i = 0; i < spin_rounds; ++i) {
-      if (thread_wake_.load(std::memory_order_acquire) != 0) break;
+      if (extras_->thread_wake.load(std::memory_order_acquire) != 0) break;
 #if defined(__x86_64__)
       __builtin_ia32_pause();
 #endif
@@ -163,21 +164,21 @@ void process::wait() {
 // depend on a scheduler being free to fire them (all may be in long slices).
 void process::sleep_foreign() {
   timer_service& timers = node_->timers();
-  while (thread_wake_.exchange(0, std::memory_order_acquire) == 0) {
+  while (extras_->thread_wake.exchange(0, std::memory_order_acquire) == 0) {
     const std::uint64_t due = extras_ && !timers.manual() ? extras_->wait.wait_deadline.load(std::memory_order_relaxed)
                                                           : UINT64_MAX;
     if (due == UINT64_MAX) {
-      futex_wait(thread_wake_, 0);
+      futex_wait(extras_->thread_wake, 0);
       continue;
     }
     const std::uint64_t now = timers.now_us();
     if (now < due) {
-      futex_wait_for(thread_wake_, 0, std::chrono::microseconds(due - now));
+      futex_wait_for(extras_->thread_wake, 0, std::chrono::microseconds(due - now));
       continue;
     }
     timers.poll();
     // Another thread may be firing it right now: look again shortly.
-    futex_wait_for(thread_wake_, 0, std::chrono::microseconds(timer_service::tick_us));
+    futex_wait_for(extras_->thread_wake, 0, std::chrono::microseconds(timer_service::tick_us));
   }
 }
 
@@ -787,7 +788,7 @@ pid spawn_core(std::unique_ptr<body_base> body, const spawn_options& opts, spawn
   node_impl& n = parent.node();
   const std::uint32_t stack = n.own_stack_size(opts.stack_size);
   process* child = n.create_process(std::move(body), false);
-  child->stack_size = stack;
+  child->set_stack_size(stack);
   child->set_trap_exit(opts.trap_exit);
   pid child_pid = child->self_pid();
   if (!opts.name.empty() && !n.register_name(opts.name, child)) {

@@ -254,8 +254,9 @@ class process final : public detail::process_base, public detail::pooled {
   /// shutdown, thread exit): also wakes the thread if it waits.
   void force_finish(const exit_reason& reason) {
     finish(reason);
-    thread_wake_.store(1, std::memory_order_release);
-    futex_wake_one(thread_wake_);
+    if (!foreign_) return;  // also called on what a shutdown finds left, not always a thread's
+    extras_->thread_wake.store(1, std::memory_order_release);
+    futex_wake_one(extras_->thread_wake);
   }
   bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
   /// Handles pending signals now (used before the body starts).
@@ -345,6 +346,11 @@ class process final : public detail::process_base, public detail::pooled {
     std::size_t prune_held_at = 64;
     wait_entry wait;                          // the timed-wait deadline (see begin_timed_wait)
     bool wait_used = false;
+    // Set before the process can be reached (so other threads may read
+    // them): a foreign thread's wake-up word (futex), made with the process;
+    // a stack of its own, set by the spawner before the first run.
+    std::atomic<std::uint32_t> thread_wake{0};
+    std::uint32_t stack_size = 0;  // bytes; 0 = pooled (node_impl::own_stack_size)
   };
   std::unique_ptr<extras> extras_;
   held_call held_first_{};  // the usual single held call, inline (more go to extras)
@@ -358,8 +364,6 @@ class process final : public detail::process_base, public detail::pooled {
   void end_timed_wait() noexcept;
   unsigned budget_left_;
   unsigned congested_receives_ = 0;
-  // foreign threads wait here (futex)
-  std::atomic<std::uint32_t> thread_wake_{0};
   // one-byte fields, together (see `started`)
   const bool foreign_;
   bool trap_exit_ = false;
@@ -370,8 +374,11 @@ class process final : public detail::process_base, public detail::pooled {
   std::atomic<bool> congested_{false};
 
  public:
-  // Here, with the other 4-byte fields, not above (where it left a hole).
-  std::uint32_t stack_size = 0;  // bytes; 0 = pooled (node_impl::own_stack_size)
+  /// A stack of its own (bytes; 0 = pooled), set before the first run.
+  void set_stack_size(std::uint32_t bytes) {
+    if (bytes) ext().stack_size = bytes;
+  }
+  std::uint32_t stack_size() const noexcept { return extras_ ? extras_->stack_size : 0; }
 
  private:
   friend class scheduler;

@@ -405,10 +405,10 @@ void scheduler::run(process* p) {
     fiber::switch_to(f, &pool_on_top, nullptr);
   } else if (!p->started) {
     p->started = true;
-    if (p->stack_size == 0) {
+    if (p->stack_size() == 0) {
       p->activate();  // on this very fiber: no switch
     } else {
-      fiber::switch_to(new fiber(p->stack_size, &dedicated_entry, p), &pool_on_top, nullptr);
+      fiber::switch_to(new fiber(p->stack_size(), &dedicated_entry, p), &pool_on_top, nullptr);
     }
   } else {
     p->activate();  // it waited with no stack: resumed right here, no switch
