@@ -378,6 +378,10 @@ inline constexpr bool result_is = std::is_convertible_v<Res, Want>;
 class server_base {
  public:
   virtual ~server_base() = default;
+  /// Destroys the state (`state_made`: init returned ok) or else the unused
+  /// init closure; the owner calls it once, before the destructor (the
+  /// flag lives with the loop, where it costs no padding).
+  virtual void dispose(bool state_made) noexcept = 0;
   virtual const void* type_tag() const noexcept = 0;
   virtual std::string type_name() const = 0;
   virtual outcome init() = 0;
@@ -429,8 +433,9 @@ class server_impl final : public server_base {
   using state_value = state_t<S>;
   template <class F>
   explicit server_impl(F&& init_fn) : init_(new init_call_of<S, std::decay_t<F>>(std::forward<F>(init_fn))) {}
-  ~server_impl() override {
-    if (initialized_) state_.~state_value();
+  ~server_impl() override {}  // the union's member: see dispose
+  void dispose(bool state_made) noexcept override {
+    if (state_made) state_.~state_value();
     else delete init_;
   }
   server_impl(const server_impl&) = delete;
@@ -443,10 +448,7 @@ class server_impl final : public server_base {
     std::unique_ptr<init_call<S>> fn(std::exchange(init_, nullptr));
     auto res = fn->run(server_);
     fn.reset();
-    if (res.state()) {
-      new (&state_) state_value(std::move(*res.state()));
-      initialized_ = true;
-    }
+    if (res.state()) new (&state_) state_value(std::move(*res.state()));  // ok: the state exists from now on
     return std::move(res.outcome());
   }
 
@@ -532,7 +534,6 @@ class server_impl final : public server_base {
   }
 
   void terminate(const exit_reason& reason) override {
-    if (!initialized_) return;
     if constexpr (requires(S& s, state_value& st) { s.terminate(reason, st); }) server_.terminate(reason, state_);
     else if constexpr (requires(S& s) { s.terminate(reason); }) server_.terminate(reason);
   }
@@ -550,12 +551,11 @@ class server_impl final : public server_base {
   }
 
   std::string format_state() override {
-    if (!initialized_) return "undefined";
     if constexpr (requires(S& s, const state_value& st) { s.format_status(st); })
       return std::string(server_.format_status(state_));
     else return otp::describe(state_);
   }
-  void* state_ptr() noexcept override { return initialized_ ? &state_ : nullptr; }
+  void* state_ptr() noexcept override { return &state_; }
   const std::type_info& state_type() const noexcept override { return typeid(state_value); }
 
  private:
@@ -591,8 +591,8 @@ class server_impl final : public server_base {
   }
 
   [[no_unique_address]] S server_{};
-  bool initialized_ = false;
-  // The init closure until init has run, the state after: never both.
+  // The init closure until init has run, the state after (if init returned
+  // ok): never both. Callbacks other than init run only once it exists.
   union {
     init_call<S>* init_;
     state_value state_;

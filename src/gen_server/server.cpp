@@ -46,13 +46,17 @@ process* server_process::make_process(node_impl& node, const detail::server_make
     try {
       return ::new (where) server_process(opts, linked, static_cast<unsigned>(std::countr_zero(align)));
     } catch (...) {
+      impl->dispose(false);
       impl->~server_base();
       throw;
     }
   });
 }
 
-server_process::~server_process() { impl().~server_base(); }
+server_process::~server_process() {
+  impl().dispose(state_made_);
+  impl().~server_base();
+}
 
 server_process::debug_state& server_process::debug() {
   auto& d = ext().debug;
@@ -111,6 +115,7 @@ void server_process::init() {
   detail::outcome o;
   try {
     o = impl().init();
+    state_made_ = o.kind == detail::result_kind::ok;
   } catch (exit_unwind& e) {
     if (!e.voluntary) throw;
     o = detail::outcome{detail::result_kind::stop, {}, std::move(e.reason), {}};
@@ -126,7 +131,7 @@ void server_process::init() {
   switch (o.kind) {
     case detail::result_kind::ok:
       ack(detail::start_outcome::status::ok);  // §1.7: before handle_continue
-      if (!apply_next(o.next)) crash(exit_reason::other("{undef,{" + impl().type_name() + ",handle_continue}}"));
+      if (!apply_next(o.next)) crash(exit_reason::other("{undef,{" + impl().type_name() + ",handle_continue}}"), nullptr);
       return;
     case detail::result_kind::ignore:
       unregister_name();
@@ -158,10 +163,7 @@ void server_process::serve() {
                                 : self().next_mail();
       if (!n) break;
       std::unique_ptr<mail_node> owned(n);
-      handling h{n, nullptr};
-      current_ = &h;
       flow f = handle(n);
-      current_ = nullptr;
       if (f == flow::stop) return;
       if (++handled >= budget) {
         if (!fiber_mode_) {
@@ -182,43 +184,44 @@ void server_process::serve() {
 }
 
 server_process::flow server_process::handle(mail_node* n) {
+  handling h{n, nullptr};
   switch (n->kind) {
     case mail_kind::call: {
       auto& r = *static_cast<request_node*>(n);
       if (r.system) return handle_system(r);
       self().hibernated = false;
       cancel_timeout();
-      return handle_call(r);
+      return handle_call(r, h);
     }
     case mail_kind::cast:
       self().hibernated = false;
       cancel_timeout();
-      return handle_cast(*static_cast<request_node*>(n));
+      return handle_cast(*static_cast<request_node*>(n), h);
     default:
-      return handle_info(*static_cast<message_node*>(n));
+      return handle_info(*static_cast<message_node*>(n), h);
   }
 }
 
 template <class F>
-server_process::flow server_process::run_callback(F&& cb, const from* caller) {
+server_process::flow server_process::run_callback(F&& cb, const handling* h) {
   detail::outcome o;
   if (stats_on()) ++extras_->debug->stats_data.reductions;
   try {
     o = cb();
   } catch (exit_unwind& e) {
     if (!e.voluntary) throw;  // killed by a signal: no terminate (§6.2)
-    terminate_and_exit(std::move(e.reason));  // exit(R) in a callback: terminate(R) (§4.10)
+    terminate_and_exit(std::move(e.reason), h);  // exit(R) in a callback: terminate(R) (§4.10)
   } catch (const exit_error& e) {
     // An exit raised as an exception (a failed call, Task.await's timeout):
     // as exit(R) in Erlang, terminate(R) with the exit's own reason (§4.10).
-    terminate_and_exit(e.reason());
+    terminate_and_exit(e.reason(), h);
   } catch (...) {
-    crash(exit_reason::from_exception(std::current_exception()));
+    crash(exit_reason::from_exception(std::current_exception()), h);
   }
-  return act(std::move(o), caller);
+  return act(std::move(o), h);
 }
 
-server_process::flow server_process::handle_call(request_node& r) {
+server_process::flow server_process::handle_call(request_node& r, handling& h) {
   // The request's reference on the caller moves into `f` (one atomic
   // increment less per call); crash reports find the caller there.
   from f(std::move(r.caller), r.tag);
@@ -226,19 +229,17 @@ server_process::flow server_process::handle_call(request_node& r) {
   count_in();
   if (debugging())
     debug_event("got call " + r.msg.describe() + " from " + f.caller().to_string());
-  current_->caller = &f;
-  flow next = run_callback(
+  h.caller = &f;
+  return run_callback(
       [&] {
         auto* entry = static_cast<const detail::typed_entry*>(r.entry);
         if (entry && entry->server == impl().type_tag()) return entry->fn(impl(), r.msg, f);
         return impl().handle_call(r.msg, f);
       },
-      &f);
-  current_->caller = nullptr;
-  return next;
+      &h);
 }
 
-server_process::flow server_process::handle_cast(request_node& r) {
+server_process::flow server_process::handle_cast(request_node& r, const handling& h) {
   count_in();
   if (debugging()) debug_event("got cast " + r.msg.describe());
   static const from none;
@@ -248,28 +249,28 @@ server_process::flow server_process::handle_cast(request_node& r) {
         if (entry && entry->server == impl().type_tag()) return entry->fn(impl(), r.msg, none);
         return impl().handle_cast(r.msg);
       },
-      nullptr);
+      &h);
 }
 
-server_process::flow server_process::handle_info(message_node& n) {
+server_process::flow server_process::handle_info(message_node& n, const handling& h) {
   message& m = n.msg;
   if (auto* t = m.get_if<server_timeout>()) {
     if (!timer_armed_ || t->seq != extras_->timer_seq) return flow::go_on;  // cancelled meanwhile
     timer_armed_ = false;
     extras_->timeout_ = infinity;
     m = message(gen_server::timeout_event{});
-  } else if (auto* h = m.get_if<hibernate_tick>()) {
-    if (h->seq == extras_->timer_seq) do_hibernate();
+  } else if (auto* tick = m.get_if<hibernate_tick>()) {
+    if (tick->seq == extras_->timer_seq) do_hibernate();
     return flow::go_on;
   } else {
     self().hibernated = false;
     cancel_timeout();
     if (auto* e = m.get_if<exit_msg>(); e && e->from == parent_ && parent_ != self().self_pid() && self().trapping())
-      terminate_and_exit(e->reason);  // §6.7: the parent's exit, trapped: terminate(R)
+      terminate_and_exit(e->reason, &h);  // §6.7: the parent's exit, trapped: terminate(R)
   }
   count_in();
   if (debugging()) debug_event("got " + m.describe());
-  return run_callback([&] { return impl().handle_info(m); }, nullptr);
+  return run_callback([&] { return impl().handle_info(m); }, &h);
 }
 
 server_process::flow server_process::handle_continue() {
@@ -281,11 +282,12 @@ server_process::flow server_process::handle_continue() {
 
 // ---------------------------------------------------------------- results
 
-server_process::flow server_process::act(detail::outcome&& o, const from* caller) {
+server_process::flow server_process::act(detail::outcome&& o, const handling* h) {
+  const from* caller = h ? h->caller : nullptr;
   if (!valid_timeout(o.next)) {
     // §4.8: terminate({bad_return_value, V}); a pending caller exits with it.
     const char* shape = o.kind == detail::result_kind::reply ? "{reply,_,_,-1}" : "{noreply,_,-1}";
-    crash(bad_return_value(shape));
+    crash(bad_return_value(shape), h);
   }
   switch (o.kind) {
     case detail::result_kind::reply:
@@ -300,13 +302,13 @@ server_process::flow server_process::act(detail::outcome&& o, const from* caller
       if (debugging()) debug_event("new state " + impl().format_state());
       break;
     case detail::result_kind::stop:
-      terminate_and_exit(std::move(o.reason));
+      terminate_and_exit(std::move(o.reason), h);
     case detail::result_kind::stop_reply:
-      terminate_and_exit(std::move(o.reason), caller, &o.reply);  // §4.3: terminate first
+      terminate_and_exit(std::move(o.reason), h, caller, &o.reply);  // §4.3: terminate first
     default:
-      crash(bad_return_value(o.kind == detail::result_kind::ok ? "{ok,_}" : "ignore"));
+      crash(bad_return_value(o.kind == detail::result_kind::ok ? "{ok,_}" : "ignore"), h);
   }
-  if (!apply_next(o.next)) crash(exit_reason::other("{undef,{" + impl().type_name() + ",handle_continue}}"));
+  if (!apply_next(o.next)) crash(exit_reason::other("{undef,{" + impl().type_name() + ",handle_continue}}"), h);
   return flow::go_on;
 }
 
@@ -386,7 +388,7 @@ void server_process::do_hibernate() {
 
 // ---------------------------------------------------------------- stopping
 
-void server_process::terminate_and_exit(exit_reason reason, const from* reply_to, message* reply) {
+void server_process::terminate_and_exit(exit_reason reason, const handling* h, const from* reply_to, message* reply) {
   exit_reason final_reason = reason;
   try {
     impl().terminate(reason);
@@ -399,22 +401,22 @@ void server_process::terminate_and_exit(exit_reason reason, const from* reply_to
     final_reason = exit_reason::from_exception(std::current_exception());  // §6.6
   }
   if (reply_to) send_reply(*reply_to, std::move(*reply));  // §4.3: sent even if terminate raised
-  if (!final_reason.is_quiet()) report_crash(final_reason);
+  if (!final_reason.is_quiet()) report_crash(final_reason, h);
   throw exit_unwind{std::move(final_reason), false};
 }
 
-void server_process::crash(exit_reason reason) { terminate_and_exit(std::move(reason)); }
+void server_process::crash(exit_reason reason, const handling* h) { terminate_and_exit(std::move(reason), h); }
 
 // OTP's "GenServer X terminating" report (§6.10): the reason, the last
 // message, the state, and the client of a call that was being handled.
-void server_process::report_crash(const exit_reason& reason) {
+void server_process::report_crash(const exit_reason& reason, const handling* h) {
   std::string text = "GenServer " + who() + " terminating\n** (exit) " + reason.to_string();
   if (reason.is_exception()) text += "\n** (" + std::string(reason.detail()) + ") " + std::string(reason.what());
-  const pid* client = current_ && current_->mail->kind == mail_kind::call && current_->caller ? &current_->caller->caller() : nullptr;
-  if (current_) {
+  const pid* client = h && h->mail->kind == mail_kind::call && h->caller ? &h->caller->caller() : nullptr;
+  if (h) {
     text += "\nLast message";
     if (client) text += " (from " + client->to_string() + ")";
-    text += ": " + static_cast<message_node*>(current_->mail)->msg.describe();
+    text += ": " + static_cast<message_node*>(h->mail)->msg.describe();
   }
   try {
     text += "\nState: " + impl().format_state();
@@ -514,8 +516,7 @@ server_process::flow server_process::handle_system(request_node& r) {
     case sys_request::kind::terminate: {
       exit_reason why = req.reason;
       if (r.tag) detail::reply_core(f, message());  // §10.10: ok first
-      current_ = nullptr;
-      terminate_and_exit(std::move(why));
+      terminate_and_exit(std::move(why), nullptr);
     }
   }
   // §5.4: a system message restarts a pending timeout with its full value

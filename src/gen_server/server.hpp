@@ -75,8 +75,8 @@ class server_process final : public detail::body_base {
 
  private:
   enum class flow { go_on, stop };
-  /// What is being handled, on the stack of the one handling it (crash
-  /// reports name the last message and a call's client).
+  /// What is being handled, on the handler's stack and passed down to
+  /// where a crash is reported (the last message and a call's client).
   struct handling {
     mail_node* mail;
     const from* caller;
@@ -101,21 +101,24 @@ class server_process final : public detail::body_base {
   void unregister_name();
   void serve();
   flow handle(mail_node* n);
-  flow handle_call(request_node& r);
-  flow handle_cast(request_node& r);
-  flow handle_info(message_node& m);
+  flow handle_call(request_node& r, handling& h);
+  flow handle_cast(request_node& r, const handling& h);
+  flow handle_info(message_node& m, const handling& h);
   flow handle_continue();
   flow handle_system(request_node& r);
   template <class F>
-  flow run_callback(F&& cb, const from* caller);
-  flow act(detail::outcome&& o, const from* caller);
+  flow run_callback(F&& cb, const handling* h);
+  flow act(detail::outcome&& o, const handling* h);
   bool apply_next(next_step& next);
   void arm_idle_timers();
   void cancel_timeout();
   void do_hibernate();
-  [[noreturn]] void terminate_and_exit(exit_reason reason, const from* reply_to = nullptr, message* reply = nullptr);
-  [[noreturn]] void crash(exit_reason reason);
-  void report_crash(const exit_reason& reason);
+  // `h`: what was being handled (null: init, a continue, a sys terminate),
+  // for the crash report.
+  [[noreturn]] void terminate_and_exit(exit_reason reason, const handling* h, const from* reply_to = nullptr,
+                                       message* reply = nullptr);
+  [[noreturn]] void crash(exit_reason reason, const handling* h);
+  void report_crash(const exit_reason& reason, const handling* h);
   void send_reply(const from& to, message&& value);
   void debug_event(const std::string& text);
   std::string who() const;
@@ -157,13 +160,13 @@ class server_process final : public detail::body_base {
   bool continue_pending() const noexcept { return extras_ && extras_->pending_continue; }
 
   pid parent_;
-  handling* current_ = nullptr;  // what is being handled now (null between messages)
   std::unique_ptr<extras> extras_;
   bool linked_;
   bool start_pending_ = true;  // the starter waits for our ack (its request is our first held call)
   bool fiber_mode_ = false;
   bool timer_armed_ = false;
   bool suspended_ = false;
+  bool state_made_ = false;  // init returned ok: the callbacks object holds a state
   const std::uint8_t impl_align_log2_;
 };
 
