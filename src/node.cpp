@@ -206,13 +206,13 @@ void node_impl::notify_one(bool only_indefinite) {
 // process sees `named` and takes the lock to remove the name.
 bool node_impl::register_name(const std::string& name, process* p) {
   std::lock_guard lk(names_mu_);
-  if (names_.count(name) || p->registered_name) return false;
+  if (names_.count(name) || name_keys_.count(p)) return false;
   p->named.store(true, std::memory_order_seq_cst);
   if (!p->alive()) {
     p->named.store(false, std::memory_order_seq_cst);
     return false;
   }
-  p->registered_name = &names_.emplace(name, p->self_pid()).first->first;
+  name_keys_.emplace(p, &names_.emplace(name, p->self_pid()).first->first);
   return true;
 }
 
@@ -220,7 +220,7 @@ bool node_impl::unregister_name(std::string_view name) {
   std::lock_guard lk(names_mu_);
   auto it = names_.find(std::string(name));
   if (it == names_.end()) return false;
-  static_cast<process*>(it->second.get())->registered_name = nullptr;
+  name_keys_.erase(static_cast<const process*>(it->second.get()));
   names_.erase(it);
   return true;
 }
@@ -228,9 +228,10 @@ bool node_impl::unregister_name(std::string_view name) {
 void node_impl::unregister_process(process* p) {
   if (!p->named.load(std::memory_order_seq_cst)) return;
   std::lock_guard lk(names_mu_);
-  if (!p->registered_name) return;
-  names_.erase(*p->registered_name);
-  p->registered_name = nullptr;
+  auto k = name_keys_.find(p);
+  if (k == name_keys_.end()) return;
+  names_.erase(*k->second);
+  name_keys_.erase(k);
 }
 
 std::optional<pid> node_impl::whereis(std::string_view name) {
@@ -250,7 +251,8 @@ std::vector<std::string> node_impl::registered() {
 
 std::string node_impl::name_of(process* p) {
   std::lock_guard lk(names_mu_);
-  return p->registered_name ? *p->registered_name : std::string();
+  auto k = name_keys_.find(p);
+  return k != name_keys_.end() ? *k->second : std::string();
 }
 
 // ---------------------------------------------------------------- blocking pool

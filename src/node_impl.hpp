@@ -127,6 +127,9 @@ class node_impl {
   // names
   std::mutex names_mu_;
   std::unordered_map<std::string, pid> names_;
+  // Each named process's key in names_ (stable: the map's nodes do not
+  // move), so that a process carries no name field of its own.
+  std::unordered_map<const process*, const std::string*> name_keys_;
 
   // blocking pool
   std::mutex blocking_mu_;

@@ -36,7 +36,7 @@ std::string quote(std::string_view s) {
 
 std::string pid::to_string() const {
   auto* p = static_cast<internal::process*>(p_);
-  if (p && p->remote) return internal::remote_pid_text(*p->remote);
+  if (p && p->remote()) return internal::remote_pid_text(*p->remote());
   return "<0." + std::to_string(serial()) + ".0>";
 }
 

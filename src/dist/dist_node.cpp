@@ -112,17 +112,17 @@ dist_node::~dist_node() {
   // never reach back into this object.
   std::lock_guard lk(impl_->ids_mu);
   for (auto& [_, p] : impl_->exported) p->exported = false;
-  for (auto& [_, p] : impl_->proxies) p->remote->dist = nullptr;
-  for (auto& [_, p] : impl_->name_proxies) p->remote->dist = nullptr;
+  for (auto& [_, p] : impl_->proxies) p->remote()->dist = nullptr;
+  for (auto& [_, p] : impl_->name_proxies) p->remote()->dist = nullptr;
 }
 
 void release_dist_ids(process* p) noexcept {
-  if (p->remote && !p->remote->dist) {
-    delete p->remote;
-    p->remote = nullptr;
+  if (p->remote() && !p->remote()->dist) {
+    delete p->remote();
+    p->drop_remote();
     return;
   }
-  (p->remote ? *p->remote->dist : dist_of(p->node())).forget(p);
+  (p->remote() ? *p->remote()->dist : dist_of(p->node())).forget(p);
 }
 
 std::uint64_t dist_node::our_flags() const noexcept { return dflag::otpcpp_default; }
@@ -209,9 +209,9 @@ std::string remote_pid_text(const remote_target& t) {
 term_pid dist_node::pid_to_term(const pid& p) {
   auto* proc = static_cast<process*>(p.get());
   if (!proc) throw badarg("cannot send an empty pid to another node");
-  if (proc->remote) {
-    if (!proc->remote->pid) throw badarg("a {name, node} target is not a pid");
-    return *proc->remote->pid;
+  if (proc->remote()) {
+    if (!proc->remote()->pid) throw badarg("a {name, node} target is not a pid");
+    return *proc->remote()->pid;
   }
   const std::uint64_t s = proc->serial;
   {
@@ -239,7 +239,7 @@ pid dist_node::pid_from_term(const term_pid& t) {
   auto it = impl_->proxies.find(k);
   if (it != impl_->proxies.end() && try_retain(it->second)) return pid::adopt(it->second);
   auto* p = new process(node_, nullptr, false);
-  p->remote = new remote_target{this, t.node, t, atom()};
+  p->make_proxy(new remote_target{this, t.node, t, atom()});
   impl_->proxies[k] = p;
   pid made = pid::adopt(p);  // the count of 1 it was made with
   pid& slot = impl_->recent_proxies[impl_->recent_next++ % impl_->recent_proxies.size()];
@@ -253,23 +253,23 @@ pid dist_node::name_proxy(atom node, atom name) {
   auto it = impl_->name_proxies.find(k);
   if (it != impl_->name_proxies.end() && try_retain(it->second)) return pid::adopt(it->second);
   auto* p = new process(node_, nullptr, false);
-  p->remote = new remote_target{this, node, std::nullopt, name};
+  p->make_proxy(new remote_target{this, node, std::nullopt, name});
   impl_->name_proxies[k] = p;
   return pid::adopt(p);
 }
 
 void dist_node::forget(process* p) noexcept {
   std::lock_guard lk(impl_->ids_mu);
-  if (p->remote && !p->remote->dist) {  // detached by ~dist_node meanwhile
-    delete p->remote;
-    p->remote = nullptr;
+  if (p->remote() && !p->remote()->dist) {  // detached by ~dist_node meanwhile
+    delete p->remote();
+    p->drop_remote();
     return;
   }
   if (p->exported) {
     auto it = impl_->exported.find(p->serial);
     if (it != impl_->exported.end() && it->second == p) impl_->exported.erase(it);
   }
-  if (remote_target* r = p->remote) {
+  if (remote_target* r = p->remote()) {
     if (r->pid) {
       auto it = impl_->proxies.find(impl::pid_key{r->node.index(), r->pid->id, r->pid->serial, r->pid->creation});
       if (it != impl_->proxies.end() && it->second == p) impl_->proxies.erase(it);
@@ -278,7 +278,7 @@ void dist_node::forget(process* p) noexcept {
       if (it != impl_->name_proxies.end() && it->second == p) impl_->name_proxies.erase(it);
     }
     delete r;
-    p->remote = nullptr;
+    p->drop_remote();
   }
 }
 

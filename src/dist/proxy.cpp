@@ -56,7 +56,7 @@ pid current_sender() { return current_process().self_pid(); }
 
 class forwarder {
  public:
-  forwarder(process& proxy, connection& c) : proxy_(proxy), t_(*proxy.remote), c_(c), d_(*t_.dist) {}
+  forwarder(process& proxy, connection& c) : proxy_(proxy), t_(*proxy.remote()), c_(c), d_(*t_.dist) {}
 
   void forward(mail_node* n) {
     switch (n->kind) {
@@ -228,10 +228,10 @@ void answer_unreachable(const pid& proxy, mail_node* n, atom node) {
 
 void forward_to_remote(process& proxy, mail_node* n) {
   std::unique_ptr<mail_node> owned(n);
-  if (!proxy.remote->dist) return;  // the node has gone
-  dist_node& d = *proxy.remote->dist;
-  std::shared_ptr<connection> c = d.connection_to(proxy.remote->node);
-  if (!c) return answer_unreachable(proxy.self_pid(), n, proxy.remote->node);  // distribution stopped
+  if (!proxy.remote()->dist) return;  // the node has gone
+  dist_node& d = *proxy.remote()->dist;
+  std::shared_ptr<connection> c = d.connection_to(proxy.remote()->node);
+  if (!c) return answer_unreachable(proxy.self_pid(), n, proxy.remote()->node);  // distribution stopped
   forwarder(proxy, *c).forward(n);
 }
 

@@ -287,7 +287,7 @@ std::string pid_list(const std::vector<pid>& ps) {
 /// exit): for a server on another node, the proxy sends DEMONITOR_P and
 /// forgets the call now, rather than when (if ever) the reply comes.
 void abandon_remote_call(internal::process& srv, const pid& caller, std::uint64_t tag) {
-  if (!srv.remote) return;
+  if (!srv.remote()) return;
   auto* s = new internal::signal_node(internal::mail_kind::call_abandoned);
   s->from = caller;
   s->seq = tag;

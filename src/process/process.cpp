@@ -49,6 +49,7 @@ process::process(node_impl& node, std::unique_ptr<detail::body_base> body, bool 
 }
 
 void process::drop_body() noexcept {
+  if (proxy_) return;  // the word is the remote target (see remote())
   detail::body_base* b = std::exchange(body_, nullptr);
   if (!b) return;
   if (b == body_area(this)) b->~body_base();  // its memory is ours, freed with us
@@ -59,17 +60,17 @@ unsigned process::budget_limit() const noexcept { return node_->options().messag
 
 process::~process() {
   drop_body();
-  delete bound_.load(std::memory_order_relaxed);
-  if (remote || exported) release_dist_ids(this);
-  if (extras_)
+  if (remote() || exported) release_dist_ids(this);
+  if (extras_) {
     for (signal_node* s : extras_->info_requests) delete s;
-  delete reply_;
+    delete extras_->reply;
+  }
 }
 
 // ---------------------------------------------------------------- delivery
 
 bool process::deliver(mail_node* n) {
-  if (remote) [[unlikely]] {
+  if (proxy_ && remote_) [[unlikely]] {
     // A process of another node: process_info answers as for a dead one;
     // everything else travels.
     if (n->kind == mail_kind::info_request) answer_dead(n, exit_reason::noproc());
@@ -336,7 +337,7 @@ void process::take_reply(reply_node* r) {
   // timed out) or a second reply to the same call is dropped here, before it
   // could ever be seen as a message.
   const std::uint64_t want = awaiting_.load(std::memory_order_relaxed);
-  if (!reply_ && want != 0 && r->tag == want) reply_ = r;
+  if (want != 0 && r->tag == want && !(extras_ && extras_->reply)) ext().reply = r;
   else delete r;
 }
 
@@ -389,9 +390,9 @@ std::unique_ptr<reply_node> process::await_reply(std::uint64_t tag, timeout t) {
   in_receive_ = true;
   for (;;) {
     drain();
-    if (reply_) {
+    if (extras_ && extras_->reply) {
       status.store(process_status::running, std::memory_order_relaxed);
-      return std::unique_ptr<reply_node>(std::exchange(reply_, nullptr));
+      return std::unique_ptr<reply_node>(std::exchange(extras_->reply, nullptr));
     }
     if (receive_timed_out_ || t == timeout::zero()) return nullptr;
     if (t != infinity && !guard.timed) {
@@ -469,12 +470,13 @@ void process::fail_held_calls(const exit_reason& reason) {
 
 void process::set_bound(std::uint32_t limit, bool crash_on_overflow) {
   if (limit == 0) return;
-  bound_.store(new bound{limit, crash_on_overflow}, std::memory_order_release);
+  ext().mailbox_bound = std::make_unique<bound>(limit, crash_on_overflow);
+  bounded_.store(true, std::memory_order_release);
 }
 
 bool process::offer(mail_node* n) {
-  bound* b = bound_.load(std::memory_order_acquire);
-  if (!b) return true;
+  if (!bounded_.load(std::memory_order_acquire)) return true;
+  bound* b = extras_->mailbox_bound.get();
   if (b->len.fetch_add(1, std::memory_order_relaxed) < b->limit) {
     n->counted = true;
     return true;

@@ -96,7 +96,7 @@ class process final : public detail::process_base, public detail::pooled {
   // block has no padding holes (a million idle servers pay for each byte).
   bool started = false;                        // scheduler: has run once
   bool hibernated = false;                     // see compact()
-  std::atomic<bool> named{false};              // see registered_name
+  std::atomic<bool> named{false};              // has had a name (node_impl::register_name)
   bool exported = false;                       // see remote
 
  private:
@@ -240,8 +240,7 @@ class process final : public detail::process_base, public detail::pooled {
   /// messages they queue; the owner counts them out.
   void set_bound(std::uint32_t limit, bool crash_on_overflow);
   std::uint64_t overflows() const noexcept {
-    const bound* b = bound_.load(std::memory_order_acquire);
-    return b ? b->overflows.load(std::memory_order_relaxed) : 0;
+    return bounded_.load(std::memory_order_acquire) ? extras_->mailbox_bound->overflows.load(std::memory_order_relaxed) : 0;
   }
   /// Sender side: true if `n` may be queued (marked counted when the
   /// mailbox is bounded); false if the queue is full (then, under the crash
@@ -262,16 +261,18 @@ class process final : public detail::process_base, public detail::pooled {
   /// Handles pending signals now (used before the body starts).
   void process_signals();
   process_details details();
-  /// Names: guarded by the node's name mutex. `named` lets an unnamed
-  /// process exit without taking that mutex (see node_impl::register_name).
-  /// The name is the key of the node's name table (stable while registered),
-  /// so an unnamed process does not carry an empty string.
-  const std::string* registered_name = nullptr;
-  /// Distribution (dist/dist_node.hpp): set for a proxy, the stand-in of a
-  /// process or name on another node, whose mail is forwarded to it; and
-  /// `exported` once this pid has been sent to another node (it is then in
-  /// the table that maps wire pids back). Both under the dist id mutex.
-  remote_target* remote = nullptr;
+  /// Distribution (dist/dist_node.hpp): a proxy is the stand-in of a
+  /// process or name on another node, whose mail is forwarded to it
+  /// (made so right after construction, before its pid is handed out; the
+  /// target is dropped only as the proxy dies); `exported` once this pid
+  /// has been sent to another node (it is then in the table that maps wire
+  /// pids back). Both under the dist id mutex.
+  remote_target* remote() const noexcept { return proxy_ ? remote_ : nullptr; }
+  void make_proxy(remote_target* t) noexcept {
+    proxy_ = true;
+    remote_ = t;
+  }
+  void drop_remote() noexcept { remote_ = nullptr; }
   /// Links in the node's process table shard (guarded by its mutex).
   process* table_prev = nullptr;
   process* table_next = nullptr;
@@ -288,18 +289,8 @@ class process final : public detail::process_base, public detail::pooled {
   void fail_held_calls(const exit_reason& reason);
   void take_reply(reply_node* r);
   void count_out(mail_node* n) noexcept {
-    if (n && n->counted) bound_.load(std::memory_order_relaxed)->len.fetch_sub(1, std::memory_order_relaxed);
+    if (n && n->counted) extras_->mailbox_bound->len.fetch_sub(1, std::memory_order_relaxed);
   }
-  struct bound {
-    std::uint32_t limit;
-    bool crash_on_overflow;
-    std::atomic<std::int64_t> len{0};
-    std::atomic<std::uint64_t> overflows{0};
-  };
-  // Allocated only for a bounded server (owned; deleted with the process).
-  // Atomic only because the process table makes a process reachable just
-  // before start_core sets it.
-  std::atomic<bound*> bound_{nullptr};
   void park_stackless();
   void fail_request(mail_node* n, const exit_reason& reason);
   void prune_held_calls();
@@ -317,9 +308,13 @@ class process final : public detail::process_base, public detail::pooled {
   void remove_link(const pid& p) noexcept;
 
   node_impl* node_;
-  // Owned: deleted, or only destroyed when it lives in this process's own
-  // block (made by make_with_body: it is then at body_area(this)).
-  detail::body_base* body_;
+  // A proxy has no body: the same word holds its remote target instead.
+  union {
+    // Owned: deleted, or only destroyed when it lives in this process's own
+    // block (made by make_with_body: it is then at body_area(this)).
+    detail::body_base* body_;
+    remote_target* remote_;  // proxy_ only
+  };
   void drop_body() noexcept;
   inbox inbox_;
   // owner:
@@ -339,6 +334,12 @@ class process final : public detail::process_base, public detail::pooled {
   std::optional<monitor_entry> take_held_monitor(ref r) { return monitors_ ? monitors_->held.take(r) : std::nullopt; }
   // What few processes need, allocated on first use (owner only), so that a
   // million idle processes do not each carry it.
+  struct bound {
+    std::uint32_t limit;
+    bool crash_on_overflow;
+    std::atomic<std::int64_t> len{0};
+    std::atomic<std::uint64_t> overflows{0};
+  };
   struct extras {
     std::optional<exit_reason> pending_exit;  // set while draining, acted on after
     std::vector<signal_node*> info_requests;  // answered after draining
@@ -351,6 +352,9 @@ class process final : public detail::process_base, public detail::pooled {
     // a stack of its own, set by the spawner before the first run.
     std::atomic<std::uint32_t> thread_wake{0};
     std::uint32_t stack_size = 0;  // bytes; 0 = pooled (node_impl::own_stack_size)
+    // A bounded server's counters, read by senders once bounded_ says so.
+    std::unique_ptr<process::bound> mailbox_bound;
+    reply_node* reply = nullptr;  // the reply to the awaited call, once drained (owned)
   };
   std::unique_ptr<extras> extras_;
   held_call held_first_{};  // the usual single held call, inline (more go to extras)
@@ -359,11 +363,10 @@ class process final : public detail::process_base, public detail::pooled {
     return *extras_;
   }
   std::atomic<std::uint64_t> awaiting_{0};
-  reply_node* reply_ = nullptr;  // the reply to the awaited call, once drained
   void begin_timed_wait(timeout t);
   void end_timed_wait() noexcept;
   unsigned budget_left_;
-  unsigned congested_receives_ = 0;
+  std::uint8_t congested_receives_ = 0;  // only its low 4 bits are read
   // one-byte fields, together (see `started`)
   const bool foreign_;
   bool trap_exit_ = false;
@@ -372,6 +375,11 @@ class process final : public detail::process_base, public detail::pooled {
   bool body_started_ = false;
   bool in_receive_ = false;
   std::atomic<bool> congested_{false};
+  bool proxy_ = false;    // see remote()
+  // Set (release) by start_core before the process is sent to: extras_->bound
+  // exists. Atomic because the process table makes a process reachable
+  // (processes()) just before that.
+  std::atomic<bool> bounded_{false};
 
  public:
   /// A stack of its own (bytes; 0 = pooled), set before the first run.
