@@ -140,7 +140,7 @@ void connection::setup_initiator() {
     socket_->set_option(asio::ip::tcp::no_delay(true));
     fd_ = socket_->native_handle();
     handshake_hooks hooks;
-    hooks.is_pending = [](std::string_view) { return true; };
+    hooks.is_pending = [this](std::string_view) { return dist_.still_pending(this); };
     run_handshake(handshake::initiator(config(), std::string(peer_.name()), std::move(hooks)), deadline);
   } catch (const std::exception& e) {
     fail_setup(e.what());
@@ -154,7 +154,8 @@ void connection::setup_acceptor() {
     handshake_hooks hooks;
     hooks.accept_pending = [this](std::string_view peer) { return accept_verdict_for(peer); };
     hooks.wait_pending = [this](std::string_view peer) {
-      if (auto old = dist_.find_connection(atom(peer))) old->close("replaced by a new connection from the peer");
+      if (auto old = dist_.claim_replacement(shared_from_this(), atom(peer)))
+        old->close("replaced by a new connection from the peer");
     };
     run_handshake(handshake::acceptor(config(), std::move(hooks)), deadline);
   } catch (const std::exception& e) {
@@ -163,15 +164,7 @@ void connection::setup_acceptor() {
 }
 
 accept_verdict connection::accept_verdict_for(std::string_view peer) {
-  const atom p(peer);
-  if (auto c = dist_.find_connection(p)) {
-    if (c->get_state() == state::up) return accept_verdict::alive;
-    if (c->get_state() == state::setting_up && c.get() != this) {
-      // Simultaneous connect (net_kernel): the greater name's attempt wins.
-      return peer > dist_.name().name() ? accept_verdict::ok_simultaneous : accept_verdict::nok;
-    }
-  }
-  return accept_verdict::ok;
+  return dist_.claim_accept(shared_from_this(), atom(peer));
 }
 
 void connection::run_handshake(handshake hs, std::chrono::steady_clock::time_point deadline) {
@@ -210,7 +203,7 @@ void connection::run_handshake(handshake hs, std::chrono::steady_clock::time_poi
     return fail_setup(fmt::format("handshake with {} failed ({}): {}", hs.peer_name(), to_string(hs.error()),
                                   hs.failure_reason()));
   }
-  if (accepting_) peer_ = atom(hs.peer_name());
+  if (accepting_ && peer_ == atom()) peer_ = atom(hs.peer_name());  // an `alive` replacement was not claimed
   peer_flags_.store(hs.negotiated_flags(), std::memory_order_relaxed);
   peer_creation_ = hs.peer_creation();
   set_up();

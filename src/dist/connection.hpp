@@ -62,6 +62,13 @@ class connection : public std::enable_shared_from_this<connection>, public io_re
   ~connection() override;
 
   atom peer() const noexcept { return peer_; }
+  /// Accepting side, once the peer's name is accepted (dist_node::claim_accept).
+  void name_accepted_peer(atom p) noexcept { peer_ = p; }
+  /// An attempt of ours that lost a simultaneous connect (the acceptor
+  /// answered the peer's attempt ok_simultaneous); under the node's
+  /// connection mutex.
+  void yield_to_peer() noexcept { yielded_ = true; }
+  bool yielded() const noexcept { return yielded_; }
   state get_state() const noexcept { return state_.load(std::memory_order_acquire); }
   /// The negotiated flags; 0 until the handshake is done, and 0 asks for
   /// nothing (a packet queued before then uses the forms every peer takes).
@@ -178,6 +185,7 @@ class connection : public std::enable_shared_from_this<connection>, public io_re
 
   dist_node& dist_;
   atom peer_;
+  bool yielded_ = false;  // see yield_to_peer (guarded by dist_node's connection mutex)
   std::atomic<state> state_{state::setting_up};
   std::atomic<std::uint64_t> peer_flags_{0};
   std::uint32_t peer_creation_ = 0;

@@ -45,6 +45,11 @@ struct dist_node::impl {
   std::mutex conns_mu;
   std::unordered_map<std::uint32_t, std::shared_ptr<connection>> conns;  // by peer atom index
   std::vector<std::shared_ptr<connection>> accepting;  // handshaking, peer not known yet
+  // Accepting handshakes that answered `alive` (they replace an up
+  // connection if the peer says so), by peer: should the old connection go
+  // down first, a send to that node queues on the replacement instead of
+  // opening a connection of its own (net_kernel keeps the pending entry).
+  std::unordered_map<std::uint32_t, std::shared_ptr<connection>> replacing;
 
   std::mutex monitors_mu;
   std::vector<pid> node_subscribers;  // monitor_nodes(true)
@@ -189,6 +194,7 @@ void dist_node::stop() {
     for (auto& c : impl_->accepting) all.push_back(c);
     impl_->conns.clear();
     impl_->accepting.clear();
+    impl_->replacing.clear();  // each is in `accepting` too
   }
   for (auto& c : all) c->close("distribution stopped");
   std::unique_lock lk(setup_mu_);
@@ -299,6 +305,41 @@ std::shared_ptr<connection> dist_node::find_connection(atom node) {
   return it == impl_->conns.end() ? nullptr : it->second;
 }
 
+accept_verdict dist_node::claim_accept(const std::shared_ptr<connection>& c, atom peer) {
+  std::lock_guard lk(impl_->conns_mu);
+  auto& slot = impl_->conns[peer.index()];
+  c->name_accepted_peer(peer);  // before a sender can find it
+  if (slot && slot != c) {
+    if (slot->get_state() == connection::state::up) {
+      impl_->replacing[peer.index()] = c;
+      return accept_verdict::alive;
+    }
+    if (slot->get_state() == connection::state::setting_up) {
+      // Simultaneous connect (net_kernel): the greater name's attempt wins.
+      if (peer.name() < name_.name()) return accept_verdict::nok;
+      slot->yield_to_peer();  // ours loses, whatever the peer answers it later
+      return accept_verdict::ok_simultaneous;
+    }
+  }
+  slot = c;
+  return accept_verdict::ok;
+}
+
+bool dist_node::still_pending(const connection* c) {
+  std::lock_guard lk(impl_->conns_mu);
+  auto it = impl_->conns.find(c->peer().index());
+  return it != impl_->conns.end() && it->second.get() == c && !c->yielded();
+}
+
+std::shared_ptr<connection> dist_node::claim_replacement(const std::shared_ptr<connection>& c, atom peer) {
+  std::lock_guard lk(impl_->conns_mu);
+  auto it = impl_->replacing.find(peer.index());
+  if (it != impl_->replacing.end() && it->second == c) impl_->replacing.erase(it);
+  auto& slot = impl_->conns[peer.index()];
+  auto old = std::exchange(slot, c);
+  return old == c ? nullptr : old;
+}
+
 std::shared_ptr<connection> dist_node::connection_to(atom node) {
   if (!alive() || node == name_) return nullptr;
   std::shared_ptr<connection> c;
@@ -306,6 +347,9 @@ std::shared_ptr<connection> dist_node::connection_to(atom node) {
     std::lock_guard lk(impl_->conns_mu);
     auto& slot = impl_->conns[node.index()];
     if (slot && slot->get_state() != connection::state::down) return slot;
+    if (auto it = impl_->replacing.find(node.index());
+        it != impl_->replacing.end() && it->second->get_state() == connection::state::setting_up)
+      return slot = it->second;  // the old connection went down first: wait for its replacement
     c = slot = std::make_shared<connection>(*this, node);
   }
   node_.reactor().track(c);
@@ -318,6 +362,8 @@ bool dist_node::connection_up(const std::shared_ptr<connection>& c) {
   {
     std::lock_guard lk(impl_->conns_mu);
     std::erase(impl_->accepting, c);
+    if (auto it = impl_->replacing.find(c->peer().index()); it != impl_->replacing.end() && it->second == c)
+      impl_->replacing.erase(it);
     auto& slot = impl_->conns[c->peer().index()];
     if (slot && slot != c && slot->get_state() == connection::state::up) return false;
     if (slot && slot != c) {
@@ -339,6 +385,8 @@ void dist_node::connection_down(connection* c, atom peer, bool was_up) {
   {
     std::lock_guard lk(impl_->conns_mu);
     std::erase_if(impl_->accepting, [c](const auto& x) { return x.get() == c; });
+    if (auto r = impl_->replacing.find(peer.index()); r != impl_->replacing.end() && r->second.get() == c)
+      impl_->replacing.erase(r);
     auto it = impl_->conns.find(peer.index());
     if (it != impl_->conns.end() && it->second.get() == c) impl_->conns.erase(it);
   }

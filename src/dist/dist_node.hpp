@@ -29,6 +29,8 @@
 
 namespace otp::internal {
 
+enum class accept_verdict;  // dist/handshake.hpp
+
 class node_impl;
 class process;
 class connection;
@@ -85,6 +87,22 @@ class dist_node {
   /// ourselves or when distribution is not started.
   std::shared_ptr<connection> connection_to(atom node);
   std::shared_ptr<connection> find_connection(atom node);
+  /// The verdict on the accepting connection `c`, whose peer has just told
+  /// its name. A plain `ok` also makes `c` the node's connection at once,
+  /// still setting up, as net_kernel registers a pending accept: a send to
+  /// that node meanwhile queues on it instead of opening a second
+  /// connection, which the peer (still finishing its own attempt, this
+  /// one) would see as a simultaneous connect and might prefer, leaving
+  /// each side to keep the connection the other closes.
+  accept_verdict claim_accept(const std::shared_ptr<connection>& c, atom peer);
+  /// An accepting connection that answered `alive` and is told to replace
+  /// the peer's connection: it takes the slot; returns the old one (to close).
+  std::shared_ptr<connection> claim_replacement(const std::shared_ptr<connection>& c, atom peer);
+  /// An attempt of ours told `alive` by the peer: should it replace the
+  /// peer's connection? Only while it is still the node's attempt, not one
+  /// that has yielded to the peer's own (simultaneous connect) or been
+  /// superseded by it.
+  bool still_pending(const connection* c);
   /// A connection whose handshake succeeded (accepting or initiating).
   /// False when another connection to that node is up (the caller closes).
   bool connection_up(const std::shared_ptr<connection>& c);
