@@ -275,6 +275,26 @@ TEST(timers, timers_14_5_send_after_zero_is_asynchronous_real_clock) {
   EXPECT_EQ(recv<int>(), 0) << "iterations where the 0 ms timer overtook the plain send";
 }
 
+// A timer armed while another one is being fired must not be forgotten.
+// The firer recomputes the earliest deadline after delivering; a process
+// woken by that delivery can arm its next timer before the firer has
+// scanned the wheels, and such an arm does not lower the (still old) hint
+// itself. The firer used to raise the hint past it, and then no scheduler
+// and no poll fired it: the process waited for ever (1 run in a few hundred
+// of timers_14_5 above, more with several processes doing it at once).
+TEST(timers, timers_14_5_a_timer_armed_during_a_firing_still_fires_real_clock) {
+  test_node tn(clock_kind::real);
+  std::vector<otp::ref> done;
+  for (int p = 0; p < 4; ++p)
+    done.push_back(otp::spawn_monitor([] {
+                     for (int i = 0; i < 3000; ++i) {
+                       (void)otp::send_after(otp::self(), timer0{}, 0ms);
+                       (void)otp::receive_as<timer0>(otp::infinity);
+                     }
+                   }).second);
+  for (const otp::ref& m : done) EXPECT_TRUE(await_down(m).reason.is_normal());
+}
+
 // ------------------------------------------------------------------ 14.6
 
 TEST(timers, timers_14_6_equal_timeouts_delivered_in_creation_order) {

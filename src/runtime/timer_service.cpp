@@ -66,6 +66,7 @@ void timer_service::start_timer(ref id, pid target, std::string name, mail_node*
     sh.by_id.emplace(id.id(), std::move(e));
   }
   pending_.fetch_add(1, std::memory_order_acq_rel);
+  arms_.fetch_add(1, std::memory_order_seq_cst);
   announce(due);
 }
 
@@ -161,6 +162,7 @@ void timer_service::arm_wait(wait_entry& e, std::uint64_t due_us, std::uint64_t 
     e.deadline = (due_us + tick_us - 1) / tick_us;
     sh.wheel.insert(&e);
   }
+  arms_.fetch_add(1, std::memory_order_seq_cst);
   announce(due_us);
 }
 
@@ -305,14 +307,27 @@ void timer_service::poll(std::uint32_t round) {
 }
 
 // Raised only with fire_mu_ held, so firers never race each other here. An
-// arming thread inserts into a wheel, then lowers the hint: if it lowered
-// it after `seen` was read, the exchange fails and the lower value stays;
-// if before, its entry was in the wheel before earliest_us() scanned it.
+// arming thread inserts into a wheel, bumps arms_, then lowers the hint —
+// unless its deadline is not below the hint (announce: "whoever armed the
+// earlier one saw to it"). That shortcut is what a scan can miss: an entry
+// inserted after earliest_us() passed its shard, armed while the hint was
+// still the just-fired deadline, so it did not lower it, and the exchange
+// below then raised the hint past it (to UINT64_MAX if nothing else was
+// armed): no keeper and no poll would fire it until another timer came.
+// A 0 ms timer armed by a process just woken by the previous one, while
+// its firer was still in here, hung that way. So the scan is repeated
+// whenever an arm completed during it; an arm that completes after the
+// final read of arms_ lowers the hint itself, since it sees the new one.
 void timer_service::refresh_hint() {
-  std::uint64_t seen = hint_us_.load(std::memory_order_seq_cst);
-  const std::uint64_t earliest = earliest_us();
-  if (hint_us_.compare_exchange_strong(seen, earliest, std::memory_order_seq_cst)) return;
-  while (earliest < seen && !hint_us_.compare_exchange_weak(seen, earliest, std::memory_order_seq_cst)) {
+  for (;;) {
+    const std::uint64_t arms = arms_.load(std::memory_order_seq_cst);
+    std::uint64_t seen = hint_us_.load(std::memory_order_seq_cst);
+    const std::uint64_t earliest = earliest_us();
+    if (!hint_us_.compare_exchange_strong(seen, earliest, std::memory_order_seq_cst)) {
+      while (earliest < seen && !hint_us_.compare_exchange_weak(seen, earliest, std::memory_order_seq_cst)) {
+      }
+    }
+    if (arms_.load(std::memory_order_seq_cst) == arms) return;
   }
 }
 

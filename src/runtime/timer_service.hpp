@@ -180,6 +180,9 @@ class timer_service {
   // lowered (seq_cst) by whoever arms, raised only by a firer, and only to
   // what the wheels hold (refresh_hint).
   std::atomic<std::uint64_t> hint_us_{UINT64_MAX};
+  // Bumped (seq_cst) by whoever arms, after the insert and before lowering
+  // the hint: refresh_hint scans again if it moved during a scan (see there).
+  std::atomic<std::uint64_t> arms_{0};
   // The keeper, and the time it sleeps until (UINT64_MAX: until woken);
   // 0 while it is awake or there is none. Who arms an earlier deadline
   // reads keeper_until_ after lowering hint_us_, and the keeper reads
