@@ -399,12 +399,6 @@ void dist_node::connection_down(connection* c, atom peer, bool was_up) {
   for (const pid& p : subscribers) otp::send(p, dist::nodedown_msg{std::string(peer.name())});
 }
 
-bool dist_node::pending_to(atom node) {
-  std::lock_guard lk(impl_->conns_mu);
-  auto it = impl_->conns.find(node.index());
-  return it != impl_->conns.end() && it->second->get_state() == connection::state::setting_up;
-}
-
 void dist_node::setup_started() {
   std::lock_guard lk(setup_mu_);
   ++setups_;

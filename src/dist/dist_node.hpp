@@ -106,9 +106,6 @@ class dist_node {
   /// A connection whose handshake succeeded (accepting or initiating).
   /// False when another connection to that node is up (the caller closes).
   bool connection_up(const std::shared_ptr<connection>& c);
-  /// True while an attempt of ours to connect to `node` is being set up
-  /// (the accepting handshake then resolves a simultaneous connect).
-  bool pending_to(atom node);
   void connection_down(connection* c, atom peer, bool was_up);
   std::vector<std::string> nodes();
   /// Connection setup threads: stop() waits for them.

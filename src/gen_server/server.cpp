@@ -257,7 +257,7 @@ server_process::flow server_process::handle_info(message_node& n, const handling
   if (auto* t = m.get_if<server_timeout>()) {
     if (!timer_armed_ || t->seq != extras_->timer_seq) return flow::go_on;  // cancelled meanwhile
     timer_armed_ = false;
-    extras_->timeout_ = infinity;
+    extras_->idle_timeout = infinity;
     m = message(gen_server::timeout_event{});
   } else if (auto* tick = m.get_if<hibernate_tick>()) {
     if (tick->seq == extras_->timer_seq) do_hibernate();
@@ -324,8 +324,8 @@ bool server_process::apply_next(next_step& next) {
       break;
     case next_step::kind::timeout:
       if (next.get_timeout() == infinity) break;
-      ext().timeout_ = next.get_timeout();
-      if (extras_->timeout_.count() == 0 && !self().has_mail()) {
+      ext().idle_timeout = next.get_timeout();
+      if (extras_->idle_timeout.count() == 0 && !self().has_mail()) {
         // §5.3: 0 with an empty mailbox fires at once; a queued message wins.
         timer_armed_ = true;
         auto* n = new message_node(message(server_timeout{extras_->timer_seq}));
@@ -349,12 +349,12 @@ void server_process::arm_idle_timers() {
   if (!extras_) return;  // neither a timeout nor hibernate_after was ever asked for
   extras& x = *extras_;
   node_impl& node = self().node();
-  if (x.timeout_ != infinity && !timer_armed_) {
+  if (x.idle_timeout != infinity && !timer_armed_) {
     timer_armed_ = true;
     x.timer = make_ref();
     node.timers().start_timer(x.timer, self().self_pid(), {}, new message_node(message(server_timeout{x.timer_seq})),
-                              static_cast<std::uint64_t>(x.timeout_.count()) * 1000);
-  } else if (x.timeout_ == infinity && x.hibernate_after != infinity && !self().hibernated && !x.hibernate_timer) {
+                              static_cast<std::uint64_t>(x.idle_timeout.count()) * 1000);
+  } else if (x.idle_timeout == infinity && x.hibernate_after != infinity && !self().hibernated && !x.hibernate_timer) {
     x.hibernate_timer = make_ref();
     node.timers().start_timer(x.hibernate_timer, self().self_pid(), {},
                               new message_node(message(hibernate_tick{x.timer_seq})),
@@ -367,7 +367,7 @@ void server_process::cancel_timeout() {
   if (!extras_) return;  // no timer was ever armed
   extras& x = *extras_;
   ++x.timer_seq;
-  x.timeout_ = infinity;
+  x.idle_timeout = infinity;
   if (timer_armed_) {
     self().node().timers().cancel(x.timer);
     timer_armed_ = false;

@@ -139,7 +139,7 @@ class server_process final : public detail::body_base {
     timeout hibernate_after = infinity;
     std::optional<message> pending_continue;  // a continue to run before the next message
     // §5 timeouts
-    timeout timeout_ = infinity;  // the last return's timeout, until a message arrives (infinity: none)
+    timeout idle_timeout = infinity;  // the last return's timeout, until a message arrives (infinity: none)
     std::uint64_t timer_seq = 0;
     ref timer;
     ref hibernate_timer;

@@ -332,8 +332,9 @@ class process final : public detail::process_base, public detail::pooled {
     return *monitors_;
   }
   std::optional<monitor_entry> take_held_monitor(ref r) { return monitors_ ? monitors_->held.take(r) : std::nullopt; }
-  // What few processes need, allocated on first use (owner only), so that a
-  // million idle processes do not each carry it.
+  // What few processes need, allocated on first use, so that a million idle
+  // processes do not each carry it. Owner only, except the fields marked
+  // below, which other threads read once set before the process is reached.
   struct bound {
     std::uint32_t limit;
     bool crash_on_overflow;
@@ -376,8 +377,8 @@ class process final : public detail::process_base, public detail::pooled {
   bool in_receive_ = false;
   std::atomic<bool> congested_{false};
   bool proxy_ = false;    // see remote()
-  // Set (release) by start_core before the process is sent to: extras_->bound
-  // exists. Atomic because the process table makes a process reachable
+  // Set (release) by start_core before the process is sent to: then
+  // extras_->mailbox_bound exists. Atomic because the process table makes a process reachable
   // (processes()) just before that.
   std::atomic<bool> bounded_{false};
 
