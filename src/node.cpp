@@ -187,6 +187,12 @@ void node_impl::inject(process* p) {
   notify_one();
 }
 
+held_batch::~held_batch() {
+  tctx().held = nullptr;
+  for (scheduler* s : wakes_.unparks) s->unpark();
+  for (unsigned i = 0; i < wakes_.notifies && i < node_.schedulers().size(); ++i) node_.notify_one();
+}
+
 void node_impl::notify_one(bool only_indefinite) {
   // Pairs with scheduler::park(): work was published before this read. A
   // seq_cst read-modify-write rather than a fence, which TSan cannot model.

@@ -509,6 +509,7 @@ void connection::read_more() {
 }
 
 void connection::parse_buffer() {
+  held_batch wakes(dist_.node());  // the schedulers are woken once the read is delivered
   std::size_t pos = 0;
   try {
     while (get_state() == state::up && rlen_ - pos >= 4) {

@@ -160,18 +160,26 @@ void dist_decoder::buffer(sequence& s, std::string_view data, std::size_t at) {
 }
 
 void encode_dist_message_append(std::string& out, const term& control, const term* payload, bool hdr_atom_cache) {
-  std::size_t size = (hdr_atom_cache ? 3 : 1) + etf::encoded_size(control, !hdr_atom_cache) +
-                     (payload != nullptr ? etf::encoded_size(*payload, !hdr_atom_cache) : 0);
-  out.reserve(out.size() + size);
+  // Without the header (pass-through), each term carries its version byte.
+  const std::size_t version = hdr_atom_cache ? 0 : 1;
+  const std::size_t control_size = etf::encoded_size(control, false);
+  const std::size_t payload_size = payload != nullptr ? etf::encoded_size(*payload, false) + version : 0;
+  const std::size_t start = out.size();
+  out.resize(start + (hdr_atom_cache ? 3 : 1) + version + control_size + payload_size);
+  char* at = out.data() + start;
   if (hdr_atom_cache) {
-    out.push_back(static_cast<char>(etf::version_magic));
-    out.push_back(static_cast<char>(dist_header));
-    out.push_back(0);  // no atom cache references: the flags are omitted
+    *at++ = static_cast<char>(etf::version_magic);
+    *at++ = static_cast<char>(dist_header);
+    *at++ = 0;  // no atom cache references: the flags are omitted
   } else {
-    out.push_back(static_cast<char>(pass_through));
+    *at++ = static_cast<char>(pass_through);
+    *at++ = static_cast<char>(etf::version_magic);
   }
-  encode_append_unreserved(out, control, !hdr_atom_cache);
-  if (payload != nullptr) encode_append_unreserved(out, *payload, !hdr_atom_cache);
+  at = encode_into(at, control);
+  if (payload != nullptr) {
+    if (version != 0) *at++ = static_cast<char>(etf::version_magic);
+    encode_into(at, *payload);
+  }
 }
 
 std::string encode_dist_message(const term& control, const term* payload, bool hdr_atom_cache) {

@@ -191,29 +191,6 @@ bool timer_service::creator_still_running(const entry& e) const noexcept {
   return p->slices_ended.load(std::memory_order_acquire) == e.creator_slice;
 }
 
-namespace {
-// Holds back the scheduler wake-ups (futex wakes) of the deliveries this
-// thread makes while it lives, and makes them when destroyed. Declared
-// before the firing lock, it outlives it: the woken thread often lands on
-// the waker's CPU and preempts it, and a firer preempted in mid-batch held
-// fire_mu_ until the kernel's next tick (4 ms here) while every other
-// poller skipped: 1-3 % of 100k timers fired milliseconds late.
-class held_batch {
- public:
-  explicit held_batch(node_impl& node) : node_(node) { tctx().held = &wakes_; }
-  held_batch(const held_batch&) = delete;
-  held_batch& operator=(const held_batch&) = delete;
-  ~held_batch() {
-    tctx().held = nullptr;
-    for (scheduler* s : wakes_.unparks) s->unpark();
-    for (unsigned i = 0; i < wakes_.notifies && i < node_.schedulers().size(); ++i) node_.notify_one();
-  }
-
- private:
-  node_impl& node_;
-  held_wakes wakes_;
-};
-}  // namespace
 
 void timer_service::fire_due(std::uint64_t now) {
   held_batch wakes(node_);

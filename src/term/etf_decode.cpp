@@ -160,6 +160,12 @@ class decoder {
  public:
   decoder(std::string_view buf, std::size_t pos, const std::vector<atom>* refs, const etf::decode_limits& limits)
       : in_(buf, pos), refs_(refs), limits_(limits) {}
+  decoder(const decoder&) = delete;
+  decoder& operator=(const decoder&) = delete;
+  ~decoder() {
+    stack_.clear();  // what a decoding that threw left
+    if (stack_.capacity() > kept_frames) std::vector<frame>().swap(stack_);
+  }
 
   std::size_t pos() const noexcept { return in_.pos(); }
 
@@ -485,7 +491,12 @@ class decoder {
   reader in_;
   const std::vector<atom>* refs_;
   const etf::decode_limits& limits_;
-  std::vector<frame> stack_;
+  // The frame stack, one per thread, kept between decodings (a fresh one
+  // grew by several allocations per message). Decoding calls no user code,
+  // so decoders never nest on a thread; a deep term's stack is not kept.
+  static constexpr std::size_t kept_frames = 64;
+  static thread_local std::vector<frame> t_stack;
+  std::vector<frame>& stack_ = t_stack;
 };
 
 // zlib inflate of `in` into exactly `declared` bytes, growing the output as
@@ -532,6 +543,8 @@ std::string inflate_bounded(std::string_view in, std::size_t declared, std::size
 }
 
 // 131 80 UncompressedSize:32 ZlibData, `at` pointing at the 80.
+thread_local std::vector<decoder::frame> decoder::t_stack;
+
 term decode_compressed(std::string_view bytes, std::size_t& at, const std::vector<atom>* refs,
                        const etf::decode_limits& limits) {
   reader in(bytes, at + 1);

@@ -11,6 +11,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -32,11 +33,17 @@ struct size_sink {
   void bytes(std::string_view s) { n += s.size(); }
 };
 
-struct string_sink {
-  std::string& out;
-  void byte(std::uint8_t b) { out.push_back(static_cast<char>(b)); }
-  void be(std::uint64_t v, std::size_t width) { internal::append_be(out, v, width); }
-  void bytes(std::string_view s) { out.append(s); }
+// Writes into a buffer sized beforehand with size_sink's count.
+struct pointer_sink {
+  char* at;
+  void byte(std::uint8_t b) { *at++ = static_cast<char>(b); }
+  void be(std::uint64_t v, std::size_t width) {
+    for (std::size_t i = width; i-- > 0;) *at++ = static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  void bytes(std::string_view s) {
+    std::memcpy(at, s.data(), s.size());
+    at += s.size();
+  }
 };
 
 // ETF counts are 32-bit; a longer list, tuple, map or binary has no encoding.
@@ -47,30 +54,45 @@ std::uint32_t count32(std::size_t n, const char* what) {
 }
 
 // A list's elements may be split over a chain of tails (`[1 | [2, 3]]`);
-// OTP encodes the chain as one list, and so do we.
+// OTP encodes the chain as one list, and so do we. Nearly every list is one
+// segment, kept inline (no allocation for the usual list of a message).
 struct list_chain {
-  std::vector<const term*> segments;  // each a non-empty list
-  const term* tail = nullptr;         // the final non-list tail (or nil)
+  const term* first;                 // a non-empty list
+  std::vector<const term*> more;     // the segments after the first, if any
+  const term* tail = nullptr;        // the final non-list tail (or nil)
   std::size_t length = 0;
 
-  explicit list_chain(const term& t) {
-    const term* cur = &t;
+  explicit list_chain(const term& t) : first(&t), length(t.list_elements().size()) {
+    const term* cur = &t.list_tail();
     while (cur->get_type() == term::type::list) {
-      segments.push_back(cur);
+      more.push_back(cur);
       length += cur->list_elements().size();
       cur = &cur->list_tail();
     }
     tail = cur;
   }
+  template <class F>
+  void each_element(F&& f) const {
+    for (const term& e : first->list_elements()) f(e);
+    for (const term* s : more)
+      for (const term& e : s->list_elements()) f(e);
+  }
   // STRING_EXT: a proper list of at most 65535 integers 0..255.
   bool is_byte_string() const {
     if (!tail->is_nil() || length > 0xffff) return false;
-    for (const term* s : segments)
-      for (const term& e : s->list_elements())
-        if (e.get_type() != term::type::integer || e.as_int() < 0 || e.as_int() > 255) return false;
-    return true;
+    bool bytes = true;
+    each_element([&](const term& e) {
+      bytes = bytes && e.get_type() == term::type::integer && e.as_int() >= 0 && e.as_int() <= 255;
+    });
+    return bytes;
   }
 };
+
+// The encoders' work stacks, one per thread, kept between encodings: a
+// distribution message is encoded twice (size, then bytes) and each fresh
+// stack grew by several allocations. Encoding calls no user code, so
+// encoders never nest on a thread.
+thread_local std::vector<const term*> t_work;
 
 template <class Sink>
 class encoder {
@@ -78,6 +100,7 @@ class encoder {
   explicit encoder(Sink& sink) : out_(sink) {}
 
   void run(const term& root) {
+    work_.clear();  // what an encoding that threw left
     work_.push_back(&root);
     while (!work_.empty()) {
       const term* t = work_.back();
@@ -203,7 +226,7 @@ class encoder {
       out_.byte(tag::large_tuple);
       out_.be(count32(elements.size(), "tuple"), 4);
     }
-    for (auto it = elements.rbegin(); it != elements.rend(); ++it) work_.push_back(&*it);
+    push_reversed(elements);
   }
 
   void put_map(const term& t) {
@@ -221,17 +244,19 @@ class encoder {
     if (chain.is_byte_string()) {
       out_.byte(tag::string);
       out_.be(chain.length, 2);
-      for (const term* s : chain.segments)
-        for (const term& e : s->list_elements()) out_.byte(static_cast<std::uint8_t>(e.as_int()));
+      chain.each_element([&](const term& e) { out_.byte(static_cast<std::uint8_t>(e.as_int())); });
       return;
     }
     out_.byte(tag::list);
     out_.be(count32(chain.length, "list"), 4);
     work_.push_back(chain.tail);
-    for (auto seg = chain.segments.rbegin(); seg != chain.segments.rend(); ++seg) {
-      auto elements = (*seg)->list_elements();
-      for (auto it = elements.rbegin(); it != elements.rend(); ++it) work_.push_back(&*it);
-    }
+    for (auto seg = chain.more.rbegin(); seg != chain.more.rend(); ++seg) push_reversed((*seg)->list_elements());
+    push_reversed(chain.first->list_elements());
+  }
+
+  template <class Range>
+  void push_reversed(const Range& elements) {
+    for (auto it = elements.rbegin(); it != elements.rend(); ++it) work_.push_back(&*it);
   }
 
   void put_binary(std::string_view bytes) {
@@ -252,7 +277,7 @@ class encoder {
   }
 
   Sink& out_;
-  std::vector<const term*> work_;
+  std::vector<const term*>& work_ = t_work;
 };
 
 }  // namespace
@@ -264,8 +289,11 @@ std::size_t encoded_size(const term& t, bool with_version) {
 }
 
 void encode_append(std::string& out, const term& t, bool with_version) {
-  out.reserve(out.size() + encoded_size(t, with_version));
-  internal::encode_append_unreserved(out, t, with_version);
+  const std::size_t start = out.size();
+  out.resize(start + encoded_size(t, with_version));
+  char* at = out.data() + start;
+  if (with_version) *at++ = static_cast<char>(version_magic);
+  internal::encode_into(at, t);
 }
 
 std::string encode(const term& t) {
@@ -278,10 +306,10 @@ std::string encode(const term& t) {
 
 namespace otp::internal {
 
-void encode_append_unreserved(std::string& out, const term& t, bool with_version) {
-  if (with_version) out.push_back(static_cast<char>(etf::version_magic));
-  etf::string_sink sink{out};
-  etf::encoder<etf::string_sink>(sink).run(t);
+char* encode_into(char* dst, const term& t) {
+  etf::pointer_sink sink{dst};
+  etf::encoder<etf::pointer_sink>(sink).run(t);
+  return sink.at;
 }
 
 }  // namespace otp::internal

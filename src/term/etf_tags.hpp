@@ -58,9 +58,10 @@ inline void append_be(std::string& out, std::uint64_t v, std::size_t n) {
   for (std::size_t i = n; i-- > 0;) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
-/// `etf::encode_append` without its reservation, for a caller that has
-/// reserved room for several terms at once (the distribution framing).
-void encode_append_unreserved(std::string& out, const term& t, bool with_version);
+/// Writes `t` (no version byte) to `dst`, which has room for exactly
+/// `etf::encoded_size(t, false)` bytes; returns the end. For a caller that
+/// sizes its buffer once for several terms (the distribution framing).
+char* encode_into(char* dst, const term& t);
 
 /// Interns an atom read off the wire (`latin1`: ATOM_EXT / SMALL_ATOM_EXT
 /// text, converted to UTF-8). Checks UTF-8 validity and the 255-character
