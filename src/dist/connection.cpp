@@ -352,6 +352,13 @@ void connection::send_all(std::initializer_list<outgoing> messages) {
 void connection::send_from_reactor(const term& control) {
   std::string packet;
   encode_dist_packet_append(packet, control, nullptr, true);
+  if (reading_) {
+    std::lock_guard lk(out_mu_);
+    if (!successor_ && state_.load(std::memory_order_relaxed) == state::up) {
+      out_.push_back(std::move(packet));  // parse_buffer's flush_output writes it
+      return;
+    }
+  }
   push_packet(std::move(packet), false);
 }
 
@@ -511,6 +518,7 @@ void connection::read_more() {
 void connection::parse_buffer() {
   held_batch wakes(dist_.node());  // the schedulers are woken once the read is delivered
   std::size_t pos = 0;
+  reading_ = true;
   try {
     while (get_state() == state::up && rlen_ - pos >= 4) {
       const auto* b = reinterpret_cast<const unsigned char*>(rbuf_.data() + pos);
@@ -524,10 +532,16 @@ void connection::parse_buffer() {
       pos += 4 + len;
     }
   } catch (const std::exception& e) {
+    reading_ = false;
     dist_.logger().log(log_level::error, fmt::format("malformed data from {}: {}; closing the connection",
                                                      peer_.name(), e.what()));
     return go_down(std::string("malformed data: ") + e.what());
   }
+  // What the read's handlers answered (the DEMONITOR_Ps of the replies it
+  // carried), in one sendmsg from here rather than a hop through the
+  // reactor's queue and an asynchronous write.
+  reading_ = false;
+  flush_output();
   if (pos > 0) {
     std::memmove(rbuf_.data(), rbuf_.data() + pos, rlen_ - pos);
     rlen_ -= pos;

@@ -159,8 +159,9 @@ class connection : public std::enable_shared_from_this<connection>, public io_re
   bool write_queued_locked() noexcept;
   /// Packets a scheduler may hold back before they are written anyway.
   static constexpr std::size_t max_deferred_packets = 64;
-  /// For the reactor's own messages that nobody waits for: always written by
-  /// the reactor after the current handler, never inline.
+  /// For the reactor's own messages that nobody waits for (a call's
+  /// DEMONITOR_P): never written inline. Those of a read are written
+  /// together once the read is handled, the others after the current handler.
   void send_from_reactor(const term& control);
   std::shared_ptr<connection> successor();
   void read_more();
@@ -202,6 +203,7 @@ class connection : public std::enable_shared_from_this<connection>, public io_re
   std::vector<std::string> writing_;
   std::vector<asio::const_buffer> unwritten_;  // what of writing_ the kernel has not taken yet
   bool write_in_flight_ = false;
+  bool reading_ = false;  // in parse_buffer: the reactor's own packets wait for its end
   std::atomic<std::uint64_t> received_{0};  // packets read (ticks included)
   std::uint64_t received_at_last_tick_ = 0;
   unsigned silent_ticks_ = 0;
