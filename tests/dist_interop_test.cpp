@@ -192,22 +192,35 @@ TEST_F(interop, a_cpp_call_that_times_out_never_sees_the_late_reply) {
   EXPECT_TRUE(otp_test::mailbox_empty());
 }
 
+// An Elixir expression: true while a process of this node monitors :echo.
+const std::string watched_by_us =
+    "Enum.any?(elem(Process.info(Process.whereis(:echo), :monitored_by), 1), &(node(&1) == c))";
+// Polled for up to 2 s: our DEMONITOR_P and the query travel by different ways.
+std::string eventually(const std::string& condition) {
+  return "Enum.any?(1..100, fn _ -> " + condition + " or (Process.sleep(20); false) end)";
+}
+
+TEST_F(interop, a_cpp_call_that_got_its_reply_stops_monitoring_the_elixir_server) {
+  // Each reply makes our node send the call's DEMONITOR_P (written when the
+  // read that carried the reply is handled); then nothing else is sent.
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(gs::call(ex_echo(), ds::twice{i}), 2 * i);
+  EXPECT_EQ(ex(eventually("not " + watched_by_us)), "true");
+}
+
 TEST_F(interop, a_cpp_call_that_times_out_stops_monitoring_the_elixir_server) {
   // As gen:call on timeout: demonitor now, not when the reply comes (here in 5 s).
-  const std::string watched_by_us =
-      "Enum.any?(elem(Process.info(Process.whereis(:echo), :monitored_by), 1), &(node(&1) == c))";
   otp::pid caller = otp::spawn([self = otp::self()] {
     auto r = gs::try_call(ex_echo(), ds::sleep{5000}, 60s);
     otp::send(self, r.ok());
   });
   // While the call waits, the server is monitored from here (polled: the
   // MONITOR_P and this query travel by different ways).
-  EXPECT_EQ(ex("Enum.any?(1..100, fn _ -> " + watched_by_us + " or (Process.sleep(20); false) end)"), "true");
+  EXPECT_EQ(ex(eventually(watched_by_us)), "true");
   otp::exit(caller, exit_reason::kill());  // a caller that dies gives its call up too
   auto r = gs::try_call(ex_echo(), ds::sleep{5000}, 100ms);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().inner(), exit_reason::timeout()) << r.error().to_string();
-  EXPECT_EQ(ex("Enum.any?(1..100, fn _ -> not " + watched_by_us + " or (Process.sleep(20); false) end)"), "true");
+  EXPECT_EQ(ex(eventually("not " + watched_by_us)), "true");
 }
 
 TEST_F(interop, multi_call_and_abcast_reach_cpp_and_elixir_servers_both_ways) {
