@@ -542,9 +542,9 @@ std::string inflate_bounded(std::string_view in, std::size_t declared, std::size
   return out;
 }
 
-// 131 80 UncompressedSize:32 ZlibData, `at` pointing at the 80.
 thread_local std::vector<decoder::frame> decoder::t_stack;
 
+// 131 80 UncompressedSize:32 ZlibData, `at` pointing at the 80.
 term decode_compressed(std::string_view bytes, std::size_t& at, const std::vector<atom>* refs,
                        const etf::decode_limits& limits) {
   reader in(bytes, at + 1);
