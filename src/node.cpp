@@ -167,8 +167,12 @@ void node_impl::process_exited(process* p) noexcept {
 void node_impl::schedule(process* p, bool next) {
   p->status.store(process_status::runnable, std::memory_order_relaxed);
   scheduler* s = tctx().sched;
-  if (s && &s->node_ != this) s = nullptr;
   scheduler* home = p->home.load(std::memory_order_relaxed);
+  if (home == s && s) {  // the usual case: woken by a process of its own scheduler (so of this node)
+    s->push(p, next);
+    return;
+  }
+  if (s && &s->node_ != this) s = nullptr;
   if (home && home != s && !home->idle_now()) {
     home->push_inbound(p);
     // Woken from outside the schedulers (the reactor, main(), a timer fired

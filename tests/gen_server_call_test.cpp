@@ -163,6 +163,39 @@ otp::server_ref<callee> start_callee(otp::pid test = {}, otp::server_name name =
   return gs::start<callee>(test, {.name = std::move(name)}).value();
 }
 
+/// Keeps calls unanswered, answers one of them later, then dies.
+struct keeper {
+  struct state {
+    std::vector<otp::from> parked;
+  };
+  struct park {  // answered later (or never)
+    using reply = int;
+  };
+  struct parked_count {
+    using reply = std::size_t;
+  };
+  struct answer_parked {  // answers parked call i with 100, from inside this callback
+    using reply = int;
+    std::size_t i;
+  };
+  struct die {
+    otp::exit_reason reason;
+  };
+  otp::init_result<state> init() { return otp::ok(state{}); }
+  otp::call_result<int> handle_call(park, const otp::from& f, state& s) {
+    s.parked.push_back(f);
+    return otp::noreply();
+  }
+  otp::call_result<std::size_t> handle_call(parked_count, const otp::from&, state& s) {
+    return otp::reply(s.parked.size());
+  }
+  otp::call_result<int> handle_call(answer_parked m, const otp::from&, state& s) {
+    gs::reply(s.parked.at(m.i), 100);
+    return otp::reply(1);
+  }
+  otp::cast_result handle_cast(die m, state&) { return otp::stop(m.reason); }
+};
+
 }  // namespace
 
 // ===================================================================== §2
@@ -362,6 +395,35 @@ TEST(gen_server_2, item_2_7_server_death_while_call_pending_exits_caller_with_it
     auto b = recv<call_report>();
     EXPECT_EQ(a.error.inner(), otp::exit_reason::other("custom_reason"));
     EXPECT_EQ(b.error.inner(), otp::exit_reason::other("custom_reason"));
+  }
+  EXPECT_TRUE(mailbox_empty());
+}
+
+// The calls a server took and left unanswered are failed with its exit
+// reason; one it answered in between is not. The first unanswered call is
+// held in the process itself, the others beside it: failing the one held
+// inline, one held beside, and answering one held beside from inside
+// another call's callback covers every way a held call ends.
+TEST(gen_server_2, item_2_7_unanswered_calls_fail_with_the_reason_answered_ones_do_not) {
+  test_node node;
+  otp::pid test = otp::self();
+  auto srv = gs::start<keeper>().value();
+  for (int i = 0; i < 3; ++i) {
+    otp::spawn([test, srv] {
+      auto r = gs::try_call(srv, keeper::park{}, otp::infinity);
+      otp::send(test, report_of(r));
+    });
+  }
+  ASSERT_TRUE(wait_until([&] { return gs::call(srv, keeper::parked_count{}) == 3; }));
+  EXPECT_EQ(gs::call(srv, keeper::answer_parked{1}), 1);  // the second parked, held beside the first
+  auto answered = recv<call_report>();
+  EXPECT_TRUE(answered.ok);
+  EXPECT_EQ(answered.value, 100);
+  gs::cast(srv, keeper::die{otp::exit_reason::other("boom")});
+  for (int i = 0; i < 2; ++i) {
+    auto failed = recv<call_report>();
+    EXPECT_FALSE(failed.ok);
+    EXPECT_EQ(failed.error.inner(), otp::exit_reason::other("boom"));
   }
   EXPECT_TRUE(mailbox_empty());
 }

@@ -26,7 +26,7 @@ class exit_reason {
                     ///< `{timeout,{gen_server,call,[Server,Request,5000]}}`
   };
 
-  exit_reason() noexcept = default;  ///< `normal`
+  exit_reason() noexcept {}  ///< `normal` (user-provided: value-initialising one zeroes nothing first)
   static exit_reason normal() noexcept { return {}; }
   static exit_reason shutdown() { return exit_reason(kind::shutdown); }
   static exit_reason shutdown(std::string detail);  ///< `{shutdown, detail}`

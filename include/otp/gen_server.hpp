@@ -105,7 +105,7 @@ continue_t continue_with(T&& value) {
 class next_step {
  public:
   enum class kind : unsigned char { none, timeout, hibernate, continue_ };
-  next_step() = default;
+  next_step() noexcept {}  // NOLINT(modernize-use-equals-default): no zeroing on value-init (see message())
   template <class Rep, class Period>
   next_step(std::chrono::duration<Rep, Period> d)  // NOLINT: implicit by design
       : kind_(kind::timeout), timeout_(std::chrono::duration_cast<timeout>(d)) {}
@@ -131,6 +131,13 @@ struct outcome {
   next_step next;
   exit_reason reason;
   message reply;  // reply, stop_reply
+
+  // Constructors rather than aggregate initialisation: GCC zeroed all 192
+  // bytes of an aggregate-initialised outcome (a `rep stos`) before setting
+  // its members, on every callback.
+  outcome() noexcept {}  // NOLINT(modernize-use-equals-default)
+  outcome(result_kind k, next_step&& n, exit_reason r, message&& m) noexcept
+      : kind(k), next(std::move(n)), reason(std::move(r)), reply(std::move(m)) {}
 };
 
 template <class V>

@@ -249,9 +249,10 @@ constexpr int max_cycle_depth = 64;
 
 std::vector<pid> find_cycle(internal::process* me, internal::process* target) {
   std::vector<pid> cycle;
-  internal::process* p = target->waiting_on.load(std::memory_order_seq_cst);
-  if (!p) return cycle;  // the common case: the target is not itself calling
   walkers.fetch_add(1, std::memory_order_seq_cst);
+  // Read only now that we are counted: a process read before might have
+  // been released by its waiter, which saw no walker yet.
+  internal::process* p = target->waiting_on.load(std::memory_order_seq_cst);
   std::vector<internal::process*> path{me, target};
   for (int depth = 0; p && depth < max_cycle_depth; ++depth) {
     if (p == me) {
@@ -297,19 +298,19 @@ void abandon_remote_call(internal::process& srv, const pid& caller, std::uint64_
 
 call_outcome call_core(const target& t, message&& req, const typed_entry* entry, timeout tmo) {
   using namespace internal;
-  call_outcome out;
   const std::type_info& req_type = req.type();
+  // Every return is a prvalue, made in the caller's slot (no outcome moved).
   auto fail = [&](exit_reason r) {
-    out.reason = exit_reason::wrap(std::move(r), call_where(t, req_type, tmo));
-    return std::move(out);
+    return call_outcome{false, message(), exit_reason::wrap(std::move(r), call_where(t, req_type, tmo))};
   };
   process& me = current_process();
   std::optional<pid> named;  // keeps a server found by name alive during the call
   process* srv = target_process(t, named);
   if (!srv || !srv->alive()) return fail(exit_reason::noproc());  // §2.5
   if (srv == &me) return fail(exit_reason::other("calling_self"));  // §2.6
-  if (auto cycle = find_cycle(&me, srv); !cycle.empty())
-    return fail(exit_reason::other("{calling_cycle," + pid_list(cycle) + "}"));
+  if (srv->waiting_on.load(std::memory_order_seq_cst))  // the target is itself calling: a cycle?
+    if (auto cycle = find_cycle(&me, srv); !cycle.empty())
+      return fail(exit_reason::other("{calling_cycle," + pid_list(cycle) + "}"));
   auto* n = new request_node(std::move(req), mail_kind::call);
   if (!srv->offer(n)) {
     delete n;
@@ -340,9 +341,7 @@ call_outcome call_core(const target& t, message&& req, const typed_entry* entry,
     return fail(exit_reason::timeout());  // §2.2; a later reply is dropped (§2.3)
   }
   if (r->failed) return fail(std::move(r->reason));  // §2.7
-  out.ok = true;
-  out.reply = std::move(r->msg);
-  return out;
+  return call_outcome{true, std::move(r->msg), exit_reason()};
 }
 
 void cast_core(const target& t, message&& m, const typed_entry* entry) {

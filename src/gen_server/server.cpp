@@ -204,10 +204,17 @@ server_process::flow server_process::handle(mail_node* n) {
 
 template <class F>
 server_process::flow server_process::run_callback(F&& cb, const handling* h) {
-  detail::outcome o;
   if (stats_on()) ++extras_->debug->stats_data.reductions;
+  return act(guarded(cb, h), h);
+}
+
+// The callback's result is made right in act's argument (no outcome is
+// default-made, assigned and destroyed on the way: a sixth of a call's
+// server side). Every handler below ends the process.
+template <class F>
+detail::outcome server_process::guarded(F& cb, const handling* h) {
   try {
-    o = cb();
+    return cb();
   } catch (exit_unwind& e) {
     if (!e.voluntary) throw;  // killed by a signal: no terminate (§6.2)
     terminate_and_exit(std::move(e.reason), h);  // exit(R) in a callback: terminate(R) (§4.10)
@@ -218,14 +225,22 @@ server_process::flow server_process::run_callback(F&& cb, const handling* h) {
   } catch (...) {
     crash(exit_reason::from_exception(std::current_exception()), h);
   }
-  return act(std::move(o), h);
 }
 
 server_process::flow server_process::handle_call(request_node& r, handling& h) {
   // The request's reference on the caller moves into `f` (one atomic
   // increment less per call); crash reports find the caller there.
   from f(std::move(r.caller), r.tag);
-  self().hold_call(f.caller(), r.tag);  // if we die before answering, the caller hears why
+  // Held, so that the caller hears why if we die before answering (what
+  // its monitor tells it in OTP); usually on f's own reference.
+  struct in_flight {
+    process& self;
+    bool borrowed;
+    ~in_flight() {
+      if (borrowed) self.end_in_flight_call();
+    }
+  } held{self(), self().hold_in_flight_call(f.caller(), r.tag)};
+  if (!held.borrowed) self().hold_call(f.caller(), r.tag);
   count_in();
   if (debugging())
     debug_event("got call " + r.msg.describe() + " from " + f.caller().to_string());
@@ -318,7 +333,7 @@ void server_process::send_reply(const from& to, message&& value) {
 }
 
 // False if the result asks for a continue the server cannot handle (§4.9).
-bool server_process::apply_next(next_step& next) {
+bool server_process::apply_next_slow(next_step& next) {
   switch (next.get_kind()) {
     case next_step::kind::none:
       break;
@@ -345,8 +360,7 @@ bool server_process::apply_next(next_step& next) {
 
 // ---------------------------------------------------------------- timers
 
-void server_process::arm_idle_timers() {
-  if (!extras_) return;  // neither a timeout nor hibernate_after was ever asked for
+void server_process::arm_idle_timers_slow() {
   extras& x = *extras_;
   node_impl& node = self().node();
   if (x.idle_timeout != infinity && !timer_armed_) {
@@ -362,9 +376,7 @@ void server_process::arm_idle_timers() {
   }
 }
 
-// §5.2: any message cancels the timeout (and the idle countdown to hibernation).
-void server_process::cancel_timeout() {
-  if (!extras_) return;  // no timer was ever armed
+void server_process::cancel_timeout_slow() {
   extras& x = *extras_;
   ++x.timer_seq;
   x.idle_timeout = infinity;

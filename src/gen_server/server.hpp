@@ -108,10 +108,22 @@ class server_process final : public detail::body_base {
   flow handle_system(request_node& r);
   template <class F>
   flow run_callback(F&& cb, const handling* h);
+  template <class F>
+  detail::outcome guarded(F& cb, const handling* h);
   flow act(detail::outcome&& o, const handling* h);
-  bool apply_next(next_step& next);
-  void arm_idle_timers();
-  void cancel_timeout();
+  // The checks of the three below are inline: on a server that never asked
+  // for a timeout, hibernation or a continue they are all a call costs.
+  bool apply_next(next_step& next) { return next.get_kind() == next_step::kind::none || apply_next_slow(next); }
+  bool apply_next_slow(next_step& next);
+  void arm_idle_timers() {
+    if (extras_) arm_idle_timers_slow();  // else neither a timeout nor hibernate_after was ever asked for
+  }
+  void arm_idle_timers_slow();
+  /// §5.2: any message cancels the timeout (and the idle countdown to hibernation).
+  void cancel_timeout() {
+    if (extras_) cancel_timeout_slow();  // else no timer was ever armed
+  }
+  void cancel_timeout_slow();
   void do_hibernate();
   // `h`: what was being handled (null: init, a continue, a sys terminate),
   // for the crash report.

@@ -111,27 +111,27 @@ void process::send_signal(const pid& to, mail_kind k, const exit_reason& reason,
 // ---------------------------------------------------------------- waiting
 
 namespace {
-void park_waiting(fiber* from, void* arg) {
+void park_waiting(fiber* from, void* arg, thread_context& ctx) {
   auto* p = static_cast<process*>(arg);
   p->parked = from;
   // Only now, with the fiber saved, may a producer wake us. If something
   // arrived meanwhile, we are runnable at once.
-  if (!p->try_block_inbox()) tctx().sched->push(p, true);
+  if (!p->try_block_inbox()) ctx.sched->push(p, true);
 }
-void park_yielding(fiber* from, void* arg) {
+void park_yielding(fiber* from, void* arg, thread_context& ctx) {
   auto* p = static_cast<process*>(arg);
   p->parked = from;
-  tctx().sched->push(p, false, true);
+  ctx.sched->push(p, false, true);
 }
 struct blocking_park {
   process* p;
   std::atomic<int>* state;
 };
-void park_blocking(fiber* from, void* arg) {
+void park_blocking(fiber* from, void* arg, thread_context& ctx) {
   auto* b = static_cast<blocking_park*>(arg);
   b->p->parked = from;
   int expected = 0;  // 0 running, 1 parked, 2 done
-  if (!b->state->compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) tctx().sched->push(b->p, true);
+  if (!b->state->compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) ctx.sched->push(b->p, true);
 }
 }  // namespace
 
@@ -235,15 +235,28 @@ message process::take(mail_node* prev) {
 }
 
 void process::drain() {
-  if (auto why = drain_to_exit()) die(*why);
+  // Nothing new and no congestion flag to bring up to date: nothing to do
+  // (half of a call's drains find the inbox empty).
+  if (!inbox_.has_pending() && !congested_.load(std::memory_order_relaxed)) return;
+  if (drain_inbox()) [[unlikely]]
+    if (auto why = after_signals()) die(*why);
 }
 
 std::optional<exit_reason> process::drain_to_exit() {
+  return drain_inbox() ? after_signals() : std::nullopt;
+}
+
+// The common part of every receive, kept apart from the optional<exit_reason>
+// that only signals need: returning that from here cost a call's two
+// drains a fifth of their instructions.
+bool process::drain_inbox() {
   bool signalled = false;
+  bool queued = false;
   for (mail_node* n = inbox_.take_all(); n;) {
     mail_node* next = n->next;
     if (is_message_kind(n->kind)) {
       queue_.push_back(n);
+      queued = true;
     } else if (n->kind == mail_kind::reply) {
       take_reply(static_cast<reply_node*>(n));
     } else {
@@ -253,11 +266,15 @@ std::optional<exit_reason> process::drain_to_exit() {
     n = next;
   }
   // Past this many queued messages, senders are slowed (see congested()).
+  // The queue only grows here: unless something was queued, a flag that is
+  // clear stays right.
   constexpr std::size_t congestion_threshold = 4096;
-  const bool long_queue = queue_.size() > congestion_threshold;
-  if (long_queue != congested_.load(std::memory_order_relaxed)) congested_.store(long_queue, std::memory_order_relaxed);
+  if (queued || congested_.load(std::memory_order_relaxed)) {
+    const bool long_queue = queue_.size() > congestion_threshold;
+    if (long_queue != congested_.load(std::memory_order_relaxed)) congested_.store(long_queue, std::memory_order_relaxed);
+  }
   // Only a signal handled here leaves work (an info request, an exit).
-  return signalled ? after_signals() : std::nullopt;
+  return signalled;
 }
 
 // Out of line, as handle_signal is: the draining loop above runs once per
@@ -404,8 +421,21 @@ std::unique_ptr<reply_node> process::await_reply(std::uint64_t tag, timeout t) {
   }
 }
 
+bool process::hold_in_flight_call(const pid& caller, std::uint64_t tag) noexcept {
+  if (held_first_.caller) return false;
+  held_first_ = held_call{pid::adopt(caller.get()), tag};
+  held_first_borrowed_ = true;
+  return true;
+}
+
+void process::keep_in_flight_call() noexcept {
+  held_first_borrowed_ = false;
+  detail::retain(held_first_.caller.get());  // null if answered
+}
+
 bool process::release_call(const process* caller, std::uint64_t tag) noexcept {
   if (held_first_.tag == tag && held_first_.caller.get() == caller) {
+    if (std::exchange(held_first_borrowed_, false)) held_first_.caller.release();  // not ours to drop
     held_first_ = held_call{};
     return true;
   }
@@ -462,6 +492,10 @@ void process::fail_request(mail_node* n, const exit_reason& reason) {
 
 void process::fail_held_calls(const exit_reason& reason) {
   if (held_first_.caller) send_failure(held_first_.caller, held_first_.tag, reason);
+  // Still borrowed only if the handler's frame will never unwind (its
+  // fiber is abandoned): its reference is never dropped, so this drop
+  // balances it.
+  held_first_borrowed_ = false;
   held_first_ = held_call{};
   if (!extras_) return;
   for (const held_call& h : extras_->held) send_failure(h.caller, h.tag, reason);

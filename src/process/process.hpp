@@ -214,6 +214,18 @@ class process final : public detail::process_base, public detail::pooled {
   /// and no other call is taken before init returns).
   held_call take_first_held() noexcept { return std::exchange(held_first_, held_call{}); }
   const pid& first_held_caller() const noexcept { return held_first_.caller; }
+  /// Server side, while a callback handles call (caller, tag): holds it in
+  /// the inline slot on the handler's own reference to the caller, taking
+  /// no count of its own (a reply from the callback then costs no atomic
+  /// operation on the caller's control block). False if the slot is taken
+  /// (then hold_call it). End with end_in_flight_call before that reference
+  /// goes, also when unwinding.
+  bool hold_in_flight_call(const pid& caller, std::uint64_t tag) noexcept;
+  /// A call held by hold_in_flight_call and not answered takes a reference
+  /// of its own now: it stays held past the callback (a deferred reply).
+  void end_in_flight_call() noexcept {
+    if (held_first_borrowed_) keep_in_flight_call();
+  }
   /// Forgets a held call (answered by us). False if we did not hold it.
   bool release_call(const process* caller, std::uint64_t tag) noexcept;
   /// The tag this process waits for in a call now (0 if none). Read by
@@ -283,6 +295,8 @@ class process final : public detail::process_base, public detail::pooled {
   /// drain() without acting on an exit it leaves pending: takes and returns
   /// that exit instead (activate ends such a process without unwinding).
   std::optional<exit_reason> drain_to_exit();
+  bool drain_inbox();  // true if a signal was handled (then after_signals)
+  void keep_in_flight_call() noexcept;
   void handle_signal(signal_node* s);
   std::optional<exit_reason> after_signals();  // drain_to_exit's rare part
   void die(const exit_reason& reason);  // unwinds (fiber) or finishes (foreign)
@@ -377,6 +391,7 @@ class process final : public detail::process_base, public detail::pooled {
   bool in_receive_ = false;
   std::atomic<bool> congested_{false};
   bool proxy_ = false;    // see remote()
+  bool held_first_borrowed_ = false;  // held_first_.caller is not counted (hold_in_flight_call)
   // Set (release) by start_core before the process is sent to: then
   // extras_->mailbox_bound exists. Atomic because the process table makes a process reachable
   // (processes()) just before that.

@@ -96,7 +96,8 @@ void fiber::depart(const switch_request& r) noexcept {
 }
 
 void fiber::switch_to(fiber* target, on_top_fn on_top, void* arg) {
-  switch_request request{current(), target, on_top, arg, false};
+  thread_context& ctx = tctx();
+  switch_request request{ctx.current_fiber, target, on_top, arg, false, &ctx};
   depart(request);
   land(context::jump(std::exchange(target->context_, nullptr), &request));
 }
@@ -118,16 +119,16 @@ void fiber::land(context::transfer t) noexcept {
     r.from->stack_size_ = old_size;
   }
 #endif
-  tctx().current_fiber = r.to;
+  r.ctx->current_fiber = r.to;
   if (r.from_ended) delete r.from;  // with its stack: we have left it for good
-  if (r.fn) r.fn(r.from, r.arg);
+  if (r.fn) r.fn(r.from, r.arg, *r.ctx);
 }
 
 void fiber::entry(context::transfer t) {
   land(t);
   fiber* self = current();
   fiber* next = self->entry_(self->arg_);
-  switch_request last{self, next, nullptr, nullptr, true};
+  switch_request last{self, next, nullptr, nullptr, true, &tctx()};
   depart(last);
   context::jump(std::exchange(next->context_, nullptr), &last);
   __builtin_unreachable();  // nothing resumes an ended fiber

@@ -25,9 +25,13 @@
 
 namespace otp::internal {
 
+struct thread_context;
+
 class fiber {
  public:
-  using on_top_fn = void (*)(fiber* from, void* arg);
+  /// `ctx`: the thread's context (a switch never leaves the thread), so
+  /// that on-top functions need not look it up again.
+  using on_top_fn = void (*)(fiber* from, void* arg, thread_context& ctx);
   /// Runs on the new stack; returns the fiber to continue with when this
   /// one ends (the ending fiber's record and stack are then freed).
   using entry_fn = fiber* (*)(void* arg);
@@ -42,7 +46,7 @@ class fiber {
   fiber(const fiber&) = delete;
   fiber& operator=(const fiber&) = delete;
 
-  /// Suspends the calling fiber and runs `target`; `on_top(from, arg)` runs
+  /// Suspends the calling fiber and runs `target`; `on_top(from, arg, ctx)` runs
   /// on the target's stack first. Returns when someone switches back here.
   static void switch_to(fiber* target, on_top_fn on_top, void* arg);
   /// The fiber running on this thread.
@@ -60,6 +64,7 @@ class fiber {
     on_top_fn fn;
     void* arg;
     bool from_ended;  // `from` returned from its entry: freed on arrival
+    thread_context* ctx;  // the thread's (the same on both sides of a switch)
   };
   [[noreturn]] static void entry(context::transfer t);
   static void depart(const switch_request& r) noexcept;

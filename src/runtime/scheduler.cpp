@@ -133,7 +133,8 @@ void scheduler::thread_main() {
   block_pool::thread_scope pool;
   install_overflow_handler();
   alt_stack signal_stack;
-  tctx().sched = this;
+  ctx_ = &tctx();
+  ctx_->sched = this;
   thread_fiber_ = fiber::adopt_thread();
   fiber::switch_to(take_fiber(), nullptr, nullptr);
   // Back on the thread's own stack: the loop has quit and every pooled fiber
@@ -214,7 +215,7 @@ process* scheduler::take_next_parked() {
 
 void scheduler::begin_slice(process* p) {
   if (!deferred_.empty() && ++deferred_slices_ > max_deferred_slices) flush_deferred();
-  tctx().proc = p;
+  ctx_->proc = p;
   if (p->home.load(std::memory_order_relaxed) != this) p->home.store(this, std::memory_order_relaxed);
   // Watchdog bookkeeping: two relaxed stores, no clock read on this path.
   running.store(p->serial, std::memory_order_relaxed);
@@ -389,7 +390,22 @@ void scheduler::request_quit() {
 }
 
 namespace {
-void pool_on_top(fiber* from, void*) { tctx().sched->pool_fiber(from); }
+void pool_on_top(fiber* from, void*, thread_context& ctx) { ctx.sched->pool_fiber(from); }
+}  // namespace
+
+// A process that ran on this loop fiber has ended its slice. If it put a
+// process suspended on a fiber of its own into the LIFO slot (a server
+// that answered a waiting caller), switch to that one straight from here:
+// the loop's next pass would pick it anyway, and this fiber waits in the
+// pool exactly where the first branch of run() leaves one. A call then
+// costs one pass through the loop instead of two (find_work, the timer
+// poll, run's bookkeeping).
+void scheduler::hand_off() {
+  scheduler* s = tctx().sched;  // the process may have moved us to another thread
+  if (process* next = s->take_next_parked()) fiber::switch_to(std::exchange(next->parked, nullptr), &pool_on_top, nullptr);
+}
+
+namespace {
 
 // A process spawned with its own stack size runs on a fiber of its own,
 // which ends with the process.
@@ -407,15 +423,17 @@ void scheduler::run(process* p) {
     p->started = true;
     if (p->stack_size() == 0) {
       p->activate();  // on this very fiber: no switch
+      hand_off();
     } else {
       fiber::switch_to(new fiber(p->stack_size(), &dedicated_entry, p), &pool_on_top, nullptr);
     }
   } else {
     p->activate();  // it waited with no stack: resumed right here, no switch
+    hand_off();
   }
   // Possibly on another thread now (if we were pooled and taken again).
   scheduler* s = tctx().sched;
-  tctx().proc = nullptr;
+  s->ctx_->proc = nullptr;
   s->running.store(0, std::memory_order_relaxed);
 }
 

@@ -36,6 +36,7 @@ namespace otp::internal {
 class fiber;
 class node_impl;
 class process;
+struct thread_context;
 
 class scheduler {
  public:
@@ -82,6 +83,7 @@ class scheduler {
   process* steal();
   bool stuck(unsigned victim) const noexcept;
   void run(process* p);
+  static void hand_off();
   void park();
   void flush_deferred();
 
@@ -89,6 +91,7 @@ class scheduler {
   const unsigned index_;
   std::thread thread_;
   fiber* thread_fiber_ = nullptr;
+  thread_context* ctx_ = nullptr;  // its thread's (a scheduler never changes threads)
   local_queue queue_;
   locked_fifo<process, &process::run_next> inbound_;  // wake-ups from other threads
   process* next_ = nullptr;

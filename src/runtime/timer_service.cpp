@@ -265,13 +265,8 @@ std::uint64_t timer_service::earliest_us() {
   return next;
 }
 
-void timer_service::poll(std::uint32_t round) {
+void timer_service::poll_now() {
   if (manual_) return;
-  // Only calls' deadlines armed (they rest in the wheel between calls, so
-  // this is the usual case): a scheduler looks at the clock every 64th
-  // round between processes, not at every switch (fan_in_calls_16 lost 5 %
-  // to the coarse clock read); a sleeping keeper wakes for them anyway.
-  if (round % 64 != 0 && pending_.load(std::memory_order_relaxed) == 0) return;
   const std::uint64_t hint = hint_us_.load(std::memory_order_relaxed);
   if (hint == UINT64_MAX) return;
   if (coarse_now_us() + coarse_lag_us() < hint) return;

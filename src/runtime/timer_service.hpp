@@ -114,7 +114,15 @@ class timer_service {
   /// `round` (the caller's count of polls) is not a multiple of 64; else a
   /// coarse clock read (~5 ns), and the precise clock only near the
   /// earliest deadline.
-  void poll(std::uint32_t round = 0);
+  void poll(std::uint32_t round = 0) {
+    // Only calls' deadlines armed (they rest in the wheel between calls, so
+    // this is the usual case): a scheduler looks at the clock every 64th
+    // round between processes, not at every switch (fan_in_calls_16 lost 5 %
+    // to the coarse clock read); a sleeping keeper wakes for them anyway.
+    // Inline: between two processes this check is all a poll costs.
+    if (round % 64 != 0 && pending_.load(std::memory_order_relaxed) == 0) return;
+    poll_now();
+  }
   /// A scheduler about to park (counted idle already): if it is (or now
   /// becomes) the keeper, how long it may sleep before the earliest
   /// deadline (zero: something is due); nullopt: sleep until woken.
@@ -127,6 +135,7 @@ class timer_service {
   bool manual() const noexcept { return manual_; }
 
  private:
+  void poll_now();
   // From the block pool: 100k timers armed in a burst used to leave glibc's
   // fastbins full, and the next large malloc consolidated them for
   // milliseconds under the firing lock.
