@@ -5,6 +5,7 @@
 /// allocation); larger ones live on the heap. Receivers match by exact type.
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <string>
@@ -25,6 +26,7 @@ struct message_vtable {
   std::string (*describe)(const void* storage);  ///< otp::describe of the value
   const std::type_info& type;
   term (*to_term)(const void* storage);  ///< the value as a term (null: the type has no codec)
+  std::size_t size;                      ///< sizeof the value
 };
 
 inline constexpr std::size_t message_inline_size = 48;
@@ -72,7 +74,7 @@ struct message_ops {
   static constexpr auto mover() noexcept {
     return message_is_trivial<T> ? static_cast<void (*)(void*, void*) noexcept>(nullptr) : &move;
   }
-  static inline const message_vtable vtable{destroyer(), mover(), &describe, typeid(T), encoder()};
+  static inline const message_vtable vtable{destroyer(), mover(), &describe, typeid(T), encoder(), sizeof(T)};
 };
 
 }  // namespace detail
@@ -140,12 +142,29 @@ class message {
   }
 
  private:
+  template <int N>
+  void copy_words(const message& o) noexcept {
+    for (int i = 0; i < N; ++i) {
+      std::uint64_t w;
+      std::memcpy(&w, o.buf_ + 8 * i, 8);
+      std::memcpy(buf_ + 8 * i, &w, 8);
+    }
+  }
   // vt_ is already o's: moves o's value here and leaves o empty.
   void take_value(message& o) noexcept {
     if (!vt_) return;
-    // [[likely]]: as a cold branch GCC made this copy a slow `rep movs`.
-    if (!vt_->move) [[likely]] std::memcpy(buf_, o.buf_, sizeof buf_);
-    else vt_->move(buf_, o.buf_);
+    if (vt_->move) [[unlikely]] {
+      vt_->move(buf_, o.buf_);
+    } else if (vt_->size <= 8) {
+      // Word by word, as small values are stored: a 16-byte load of a value
+      // just written with an 8-byte store (a reply built and moved at once)
+      // cannot take it from the store buffer and stalls.
+      copy_words<1>(o);
+    } else if (vt_->size <= 16) {
+      copy_words<2>(o);
+    } else {
+      copy_words<detail::message_inline_size / 8>(o);  // not memcpy: GCC makes that a slow `rep movs` in cold code
+    }
     o.vt_ = nullptr;
   }
 
