@@ -83,9 +83,9 @@ struct message_ops {
 class message {
  public:
   // User-provided, so that value-initialising a message (`message{}`, or a
-  // `{}` member initialiser in an aggregate such as gen_server's outcome)
-  // does not zero its 48-byte buffer first: that showed up as a `rep stos`
-  // costing ~5 % of a gen_server call.
+  // `{}` member initialiser of an aggregate) does not zero its 48-byte
+  // buffer first: with gen_server's outcome that showed up as a `rep stos`
+  // costing ~5 % of a call.
   message() noexcept {}  // NOLINT(modernize-use-equals-default)
 
   template <class T, class D = std::decay_t<T>,

@@ -430,7 +430,7 @@ bool process::hold_in_flight_call(const pid& caller, std::uint64_t tag) noexcept
 
 void process::keep_in_flight_call() noexcept {
   held_first_borrowed_ = false;
-  detail::retain(held_first_.caller.get());  // null if answered
+  detail::retain(held_first_.caller.get());
 }
 
 bool process::release_call(const process* caller, std::uint64_t tag) noexcept {
