@@ -164,14 +164,8 @@ void node_impl::process_exited(process* p) noexcept {
 // idle scheduler steals it from there if the home stays busy). If
 // the home is idle, the waker takes the process (LIFO slot), so two
 // processes talking to each other end up on one core.
-void node_impl::schedule(process* p, bool next) {
-  p->status.store(process_status::runnable, std::memory_order_relaxed);
-  scheduler* s = tctx().sched;
+void node_impl::schedule_from(scheduler* s, process* p, bool next) {
   scheduler* home = p->home.load(std::memory_order_relaxed);
-  if (home == s && s) {  // the usual case: woken by a process of its own scheduler (so of this node)
-    s->push(p, next);
-    return;
-  }
   if (s && &s->node_ != this) s = nullptr;
   if (home && home != s && !home->idle_now()) {
     home->push_inbound(p);

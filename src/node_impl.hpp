@@ -53,8 +53,17 @@ class node_impl {
   // ---- scheduling ----
   /// Makes `p` runnable. From a scheduler of this node: locally (`next` puts
   /// it in the LIFO slot); from any other thread: injected.
-  void schedule(process* p, bool next);
+  void schedule(process* p, bool next) {
+    p->status.store(process_status::runnable, std::memory_order_relaxed);
+    scheduler* s = tctx().sched;
+    // The usual case, inline: woken by a process of its own scheduler.
+    if (s && p->home.load(std::memory_order_relaxed) == s) return s->push(p, next);
+    schedule_from(s, p, next);
+  }
   void inject(process* p);
+  /// schedule()'s other cases: `s` is the calling thread's scheduler (of
+  /// any node) or null.
+  void schedule_from(scheduler* s, process* p, bool next);
   process* pop_injected() { return injected_.pop(); }
   bool has_injected() const noexcept { return !injected_.empty(); }
   /// Wakes one parked scheduler if any (after work was published).

@@ -320,7 +320,11 @@ call_outcome call_core(const target& t, message&& req, const typed_entry* entry,
   n->caller = me.self_pid();
   n->tag = tag;
   n->entry = entry;
-  me.waiting_on.store(srv, std::memory_order_seq_cst);
+  // Release is enough: a walker only needs the pointer (srv is kept alive
+  // by whoever holds it during the call, see find_cycle). The check above
+  // came first, so two calls that close a cycle at the same moment were
+  // never both seen; seq_cst here bought nothing but a locked instruction.
+  me.waiting_on.store(srv, std::memory_order_release);
   if (!srv->deliver(n)) {
     delete n;
     me.end_call();

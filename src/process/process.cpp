@@ -137,27 +137,28 @@ void park_blocking(fiber* from, void* arg, thread_context& ctx) {
 
 void process::wait() {
   end_slice(process_status::waiting);
-  if (foreign_) {
-    if (!inbox_.try_block()) return;
-    // A foreign thread waiting for a reply usually gets it within a few µs;
-    // sleeping on the futex at once would add a cross-CPU wake-up (tens of
-    // µs on these VMs) to every call from main(). Spin briefly first.
-    constexpr int spin_rounds = 4096;
-    for (int i = 0; i < spin_rounds; ++i) {
-      if (extras_->thread_wake.load(std::memory_order_acquire) != 0) break;
-#if defined(__x86_64__)
-      __builtin_ia32_pause();
-#endif
-    }
-    sleep_foreign();
-    return;
-  }
+  if (foreign_) [[unlikely]]
+    return wait_foreign();
   scheduler* s = tctx().sched;
-  if (process* next = s->take_next_parked()) {
-    fiber::switch_to(std::exchange(next->parked, nullptr), &park_waiting, this);
-  } else {
-    fiber::switch_to(s->take_fiber(), &park_waiting, this);
+  fiber* to;
+  if (process* next = s->take_next_parked()) to = std::exchange(next->parked, nullptr);
+  else to = s->take_fiber();
+  fiber::switch_to(to, &park_waiting, this);
+}
+
+void process::wait_foreign() {
+  if (!inbox_.try_block()) return;
+  // A foreign thread waiting for a reply usually gets it within a few µs;
+  // sleeping on the futex at once would add a cross-CPU wake-up (tens of
+  // µs on these VMs) to every call from main(). Spin briefly first.
+  constexpr int spin_rounds = 4096;
+  for (int i = 0; i < spin_rounds; ++i) {
+    if (extras_->thread_wake.load(std::memory_order_acquire) != 0) break;
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
   }
+  sleep_foreign();
 }
 
 // A foreign thread in a timed wait sleeps only until its deadline and then
@@ -234,10 +235,7 @@ message process::take(mail_node* prev) {
   return m;
 }
 
-void process::drain() {
-  // Nothing new and no congestion flag to bring up to date: nothing to do
-  // (half of a call's drains find the inbox empty).
-  if (!inbox_.has_pending() && !congested_.load(std::memory_order_relaxed)) return;
+void process::drain_pending() {
   if (drain_inbox()) [[unlikely]]
     if (auto why = after_signals()) die(*why);
 }

@@ -291,7 +291,12 @@ class process final : public detail::process_base, public detail::pooled {
 
  private:
   // Drains the inbox into queue_, acting on signals; may throw exit_unwind.
-  void drain();
+  // Nothing new and no congestion flag to bring up to date: nothing to do,
+  // inline (half of a call's drains find the inbox empty).
+  void drain() {
+    if (inbox_.has_pending() || congested_.load(std::memory_order_relaxed)) drain_pending();
+  }
+  void drain_pending();
   /// drain() without acting on an exit it leaves pending: takes and returns
   /// that exit instead (activate ends such a process without unwinding).
   std::optional<exit_reason> drain_to_exit();
@@ -309,6 +314,7 @@ class process final : public detail::process_base, public detail::pooled {
   void fail_request(mail_node* n, const exit_reason& reason);
   void prune_held_calls();
   void wait();                          // suspends until the inbox is non-empty
+  [[gnu::noinline]] void wait_foreign();  // wait() of a foreign thread
   void sleep_foreign();                 // wait() of a foreign thread: on its futex, timed by its own deadline
   void yield();
   void answer_dead(mail_node* n, const exit_reason& reason);
@@ -374,9 +380,10 @@ class process final : public detail::process_base, public detail::pooled {
   std::unique_ptr<extras> extras_;
   held_call held_first_{};  // the usual single held call, inline (more go to extras)
   extras& ext() {
-    if (!extras_) extras_ = std::make_unique<extras>();
+    if (!extras_) [[unlikely]] make_extras();
     return *extras_;
   }
+  [[gnu::noinline]] void make_extras() { extras_ = std::make_unique<extras>(); }
   std::atomic<std::uint64_t> awaiting_{0};
   void begin_timed_wait(timeout t);
   void end_timed_wait() noexcept;

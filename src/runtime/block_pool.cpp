@@ -191,19 +191,35 @@ void* allocate_unpooled(std::size_t n, std::uintptr_t cls) {
 
 bool pooling() noexcept { return true; }
 
-void* allocate(std::size_t n) {
+namespace {
+// Everything but a hit in the local free list, out of line: with it inline,
+// GCC saved and restored five registers on every allocation (half of it).
+[[gnu::noinline]] void* allocate_slow(cache* c, std::size_t n, std::size_t cls) {
   if (n > max_block) return allocate_unpooled(n, big_class);
-  const std::size_t cls = class_of(n);
-  cache* c = t_cache;
   if (!c) return allocate_unpooled(n, cls);
-  if (!c->local[cls] && c->remote.load(std::memory_order_relaxed)) take_remote(*c);
-  if (free_block* b = c->local[cls]) {
-    c->local[cls] = b->next;
-    return b;
+  if (c->remote.load(std::memory_order_relaxed)) {
+    take_remote(*c);
+    if (free_block* b = c->local[cls]) {
+      c->local[cls] = b->next;
+      return b;
+    }
   }
   header* h = carve(*c, block_bytes(cls));
   h->word = reinterpret_cast<std::uintptr_t>(c) | cls;
   return h + 1;
+}
+}  // namespace
+
+void* allocate(std::size_t n) {
+  const std::size_t cls = class_of(n);
+  cache* c = t_cache;
+  if (c && n <= max_block) [[likely]] {
+    if (free_block* b = c->local[cls]) {
+      c->local[cls] = b->next;
+      return b;
+    }
+  }
+  return allocate_slow(c, n, cls);
 }
 
 void deallocate(void* p) noexcept {

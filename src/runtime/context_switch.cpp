@@ -8,7 +8,6 @@
 //   r12 r13 r14 r15 rbx rbp <return address>
 // (the callee-saved registers; the FP control state stays with the thread,
 // see context_switch.hpp). The `transfer` result comes back in rax:rdx.
-extern "C" otp::internal::context::transfer otp_context_jump(void* to, void* data);
 extern "C" void otp_context_start();
 
 asm(R"(
@@ -55,8 +54,6 @@ otp_context_start:
 )");
 
 namespace otp::internal::context {
-
-transfer jump(void* to, void* data) noexcept { return otp_context_jump(to, data); }
 
 void* make(void* top, std::size_t /*size*/, entry_fn entry) noexcept {
   // Seven words popped by the first jump: six registers (rbx = the entry,

@@ -40,7 +40,15 @@ using entry_fn = void (*)(transfer);
 
 /// Suspends the caller, saving its context, and resumes `to` (which may be
 /// a fresh context from make()). Returns when some context jumps back here.
+#ifdef OTP_OWN_CONTEXT_SWITCH
+}  // namespace otp::internal::context
+extern "C" otp::internal::context::transfer otp_context_jump(void* to, void* data);
+namespace otp::internal::context {
+// Inline: the assembly routine is called directly, not through a wrapper.
+inline transfer jump(void* to, void* data) noexcept { return otp_context_jump(to, data); }
+#else
 transfer jump(void* to, void* data) noexcept;
+#endif
 
 /// Prepares a fresh context on the stack whose highest address is `top`
 /// (`size` bytes below it are usable): the first jump to it calls entry().

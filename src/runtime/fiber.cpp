@@ -5,21 +5,6 @@
 
 #include "runtime/context.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define OTP_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define OTP_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define OTP_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define OTP_TSAN 1
-#endif
-#endif
-
 #ifdef OTP_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
@@ -84,6 +69,7 @@ bool fiber::in_guard_page(const void* addr) const noexcept {
   return a >= g && a < g + bctx::stack_traits::page_size();
 }
 
+#if defined(OTP_ASAN) || defined(OTP_TSAN)
 // The leaving side of every switch: tells the sanitizers where we go.
 void fiber::depart(const switch_request& r) noexcept {
 #ifdef OTP_ASAN
@@ -94,13 +80,7 @@ void fiber::depart(const switch_request& r) noexcept {
 #endif
   (void)r;
 }
-
-void fiber::switch_to(fiber* target, on_top_fn on_top, void* arg) {
-  thread_context& ctx = tctx();
-  switch_request request{ctx.current_fiber, target, on_top, arg, false, &ctx};
-  depart(request);
-  land(context::jump(std::exchange(target->context_, nullptr), &request));
-}
+#endif
 
 // The arriving side of every switch: records where the fiber that left was
 // suspended (before its on-top function may publish it to other threads),

@@ -29,11 +29,11 @@
 
 #include "process/process.hpp"
 #include "runtime/deferred_output.hpp"
+#include "runtime/fiber.hpp"
 #include "runtime/run_queue.hpp"
 
 namespace otp::internal {
 
-class fiber;
 class node_impl;
 class process;
 struct thread_context;
@@ -49,10 +49,19 @@ class scheduler {
   /// Owner thread: makes `p` runnable here. `next`: in the LIFO slot.
   /// `yielded`: p was running here and gave up its slice; that is no new
   /// work, so no idle scheduler is woken for it.
-  void push(process* p, bool next, bool yielded = false);
+  void push(process* p, bool next, bool yielded = false) {
+    if (next && !next_) {  // the LIFO slot was free: nothing displaced, nothing to wake
+      next_ = p;
+      return;
+    }
+    push_queued(p, next, yielded);
+  }
   /// Owner thread: a fiber to continue the loop on (from the pool or new).
   fiber* take_fiber();
-  void pool_fiber(fiber* f);
+  void pool_fiber(fiber* f) noexcept {
+    f->pool_next = pool_;
+    pool_ = f;
+  }
   /// Owner thread: if the LIFO slot holds a process suspended on a fiber,
   /// takes it and starts its slice, for a direct fiber-to-fiber hand-off
   /// (one switch instead of two through the loop).
@@ -80,6 +89,8 @@ class scheduler {
   static fiber* loop_entry(void* arg);
   static void run_loop();
   process* find_work();
+  [[gnu::noinline]] process* search_work();  // find_work past the LIFO slot
+  void push_queued(process* p, bool next, bool yielded);
   process* steal();
   bool stuck(unsigned victim) const noexcept;
   void run(process* p);
@@ -98,7 +109,7 @@ class scheduler {
   unsigned next_streak_ = 0;
   std::uint32_t tick_ = 0;
   std::uint32_t polls_ = 0;  // timer polls between processes (timer_service::poll)
-  std::vector<fiber*> pool_;
+  fiber* pool_ = nullptr;  // idle loop fibers, linked through pool_next (a push is two stores)
   // awake, parked until woken, or parked for one watch period (park()).
   static constexpr std::uint32_t awake = 0, parked = 1, watching = 2;
   std::atomic<std::uint32_t> sleeping_{awake};

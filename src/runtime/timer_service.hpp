@@ -166,6 +166,11 @@ class timer_service {
   node_impl& node_;
   const bool manual_;
   const std::chrono::steady_clock::time_point epoch_ = std::chrono::steady_clock::now();
+  // How far CLOCK_MONOTONIC_COARSE may lag the precise clock (see
+  // measure_coarse_lag_us in timer_service.cpp).
+  const std::uint64_t coarse_lag_us_;
+  const std::uint64_t epoch_us_ = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(epoch_.time_since_epoch()).count());
   std::atomic<std::uint64_t> manual_now_us_{0};
   shard shards_[shard_count];
   std::atomic<std::size_t> pending_{0};
