@@ -24,6 +24,7 @@
 #include "otp/gen_server.hpp"
 #include "otp/sys.hpp"
 #include "otp/timer.hpp"
+#include "support/supervision.hpp"
 #include "support/test_node.hpp"
 
 using namespace otp_test;
@@ -400,11 +401,15 @@ TEST(gen_server_4, item_4_9_continue_without_handle_continue_crashes_undef) {
     EXPECT_EQ(down.to_string().rfind("{undef,", 0), 0u) << down.to_string();
   }
   {  // the reply is sent, then the server crashes
+    log_capture logs(node);
     auto srv = gs::start<no_cont>().value();
     otp::ref m = otp::monitor(srv.get_pid());
     EXPECT_EQ(gs::call(srv, no_cont::go_on{}, otp::infinity), 5);
     auto down = await_down(m).reason;
     EXPECT_EQ(down.to_string().rfind("{undef,", 0), 0u) << down.to_string();
+    // The crash report still shows the call as the last message: its
+    // request did not become the reply's block (server_process::act).
+    EXPECT_TRUE(logs.any("go_on", otp::log_level::error));
   }
 }
 

@@ -359,19 +359,37 @@ void cast_core(const target& t, message&& m, const typed_entry* entry) {
   if (process* me = tctx().proc) me->reduce(srv->congested() ? me->budget_limit() : 1);
 }
 
-void reply_core(const from& f, message&& value) {
-  using namespace internal;
+void reply_core(const from& f, message&& value) { internal::reply_in(f, std::move(value), nullptr); }
+
+}  // namespace detail
+
+namespace internal {
+
+void reply_in(const from& f, message&& value, mail_node* spent_request) {
   auto* caller = static_cast<process*>(f.caller().get());
-  if (!caller) return;
+  if (!caller) {
+    delete spent_request;
+    return;
+  }
   if (process* me = tctx().proc) me->release_call(caller, f.tag());
   // The caller no longer waits on anyone for cycle detection (a stale entry
   // could report a cycle that is gone).
   // A plain store: if the caller has moved on to a newer call meanwhile,
   // clearing it only costs that call its cycle check (never a false cycle).
   if (caller->awaiting() == f.tag()) caller->waiting_on.store(nullptr, std::memory_order_release);
-  auto* r = new reply_node(f.tag(), std::move(value));
+  reply_node* r;
+  if (spent_request) {
+    spent_request->~mail_node();
+    r = ::new (static_cast<void*>(spent_request)) reply_node(f.tag(), std::move(value));
+  } else {
+    r = new reply_node(f.tag(), std::move(value));
+  }
   if (!caller->deliver(r)) delete r;
 }
+
+}  // namespace internal
+
+namespace detail {
 
 }  // namespace detail
 

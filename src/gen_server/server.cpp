@@ -163,7 +163,7 @@ void server_process::serve() {
                                 : self().next_mail();
       if (!n) break;
       std::unique_ptr<mail_node> owned(n);
-      flow f = handle(n);
+      flow f = handle(owned);
       if (f == flow::stop) return;
       if (++handled >= budget) {
         if (!fiber_mode_) {
@@ -183,8 +183,9 @@ void server_process::serve() {
   }
 }
 
-server_process::flow server_process::handle(mail_node* n) {
-  handling h{n, nullptr};
+server_process::flow server_process::handle(std::unique_ptr<mail_node>& owned) {
+  mail_node* n = owned.get();
+  handling h{n, nullptr, &owned};
   switch (n->kind) {
     case mail_kind::call: {
       auto& r = *static_cast<request_node*>(n);
@@ -310,7 +311,10 @@ server_process::flow server_process::act(detail::outcome&& o, const handling* h)
         if (debugging())
           debug_event("sent " + o.reply.describe() + " to " + caller->caller().to_string() + ", new state " +
                       impl().format_state());
-        send_reply(*caller, std::move(o.reply));
+        // The request is spent unless a crash report may still show it
+        // (a continue the server cannot handle, below).
+        const bool spent = h->owner && o.next.get_kind() != next_step::kind::continue_;
+        send_reply(*caller, std::move(o.reply), spent ? h->owner->release() : nullptr);
       }
       break;
     case detail::result_kind::noreply:
@@ -327,9 +331,9 @@ server_process::flow server_process::act(detail::outcome&& o, const handling* h)
   return flow::go_on;
 }
 
-void server_process::send_reply(const from& to, message&& value) {
+void server_process::send_reply(const from& to, message&& value, mail_node* spent_request) {
   if (stats_on()) ++extras_->debug->stats_data.messages_out;
-  detail::reply_core(to, std::move(value));
+  reply_in(to, std::move(value), spent_request);
 }
 
 // False if the result asks for a continue the server cannot handle (§4.9).

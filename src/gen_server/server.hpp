@@ -61,6 +61,10 @@ struct start_ack {
   pid existing;
 };
 
+/// Sends `value` to the caller of call `f` (gen_server:reply). A spent
+/// request given as `spent_request` (owned) becomes the reply's block.
+void reply_in(const from& f, message&& value, mail_node* spent_request);
+
 class server_process final : public detail::body_base {
  public:
   /// A server's process, its loop and its callbacks in one block, in this
@@ -80,6 +84,9 @@ class server_process final : public detail::body_base {
   struct handling {
     mail_node* mail;
     const from* caller;
+    // The loop's ownership of `mail` (null outside the loop): a reply may
+    // take the spent request's block.
+    std::unique_ptr<mail_node>* owner = nullptr;
   };
 
   server_process(const start_options& opts, bool linked, unsigned impl_align_log2);
@@ -100,7 +107,7 @@ class server_process final : public detail::body_base {
   bool register_name();
   void unregister_name();
   void serve();
-  flow handle(mail_node* n);
+  flow handle(std::unique_ptr<mail_node>& owned);
   flow handle_call(request_node& r, handling& h);
   flow handle_cast(request_node& r, const handling& h);
   flow handle_info(message_node& m, const handling& h);
@@ -131,7 +138,7 @@ class server_process final : public detail::body_base {
                                        message* reply = nullptr);
   [[noreturn]] void crash(exit_reason reason, const handling* h);
   void report_crash(const exit_reason& reason, const handling* h);
-  void send_reply(const from& to, message&& value);
+  void send_reply(const from& to, message&& value, mail_node* spent_request = nullptr);
   void debug_event(const std::string& text);
   std::string who() const;
   sys::status status_of();
