@@ -189,6 +189,7 @@ class timer_service {
   void refresh_hint();
   std::uint64_t earliest_us();
   std::uint64_t coarse_now_us() const;
+  [[gnu::noinline]] std::uint64_t precise_deadline_after(std::chrono::milliseconds t) const;
 
   // Never later than the earliest armed deadline (µs), UINT64_MAX if none:
   // lowered (seq_cst) by whoever arms, raised only by a firer, and only to
