@@ -139,11 +139,12 @@ void process::wait() {
   end_slice(process_status::waiting);
   if (foreign_) [[unlikely]]
     return wait_foreign();
-  scheduler* s = tctx().sched;
+  thread_context& ctx = tctx();
+  scheduler* s = ctx.sched;
   fiber* to;
   if (process* next = s->take_next_parked()) to = std::exchange(next->parked, nullptr);
   else to = s->take_fiber();
-  fiber::switch_to(to, &park_waiting, this);
+  fiber::switch_to(ctx, to, &park_waiting, this);
 }
 
 void process::wait_foreign() {

@@ -86,7 +86,7 @@ void fiber::depart(const switch_request& r) noexcept {
 // suspended (before its on-top function may publish it to other threads),
 // completes the switch for the sanitizers, frees a fiber that ended, then
 // runs the on-top function.
-void fiber::land(context::transfer t) noexcept {
+thread_context& fiber::land(context::transfer t) noexcept {
   // A copy: the request of an ended fiber lives on the stack freed below.
   const switch_request r = *static_cast<const switch_request*>(t.data);
   if (!r.from_ended) r.from->context_ = t.fctx;
@@ -102,6 +102,7 @@ void fiber::land(context::transfer t) noexcept {
   r.ctx->current_fiber = r.to;
   if (r.from_ended) delete r.from;  // with its stack: we have left it for good
   if (r.fn) r.fn(r.from, r.arg, *r.ctx);
+  return *r.ctx;
 }
 
 void fiber::entry(context::transfer t) {

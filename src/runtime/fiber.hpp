@@ -71,13 +71,20 @@ class fiber {
   /// other fiber's, and each return into a different frame is a
   /// misprediction (perf: flattening the loop fiber's path took three of
   /// them off a call's eight).
-  [[gnu::always_inline]] static void switch_to(fiber* target, on_top_fn on_top, void* arg) {
-    thread_context& ctx = tctx();
+  ///
+  /// `ctx` is the calling thread's context; the one returned is that of the
+  /// thread the caller is resumed on (a fiber may move between threads),
+  /// so that neither side looks it up again.
+  [[gnu::always_inline]] static thread_context& switch_to(thread_context& ctx, fiber* target, on_top_fn on_top,
+                                                          void* arg) {
     switch_request request{ctx.current_fiber, target, on_top, arg, false, &ctx};
     depart(request);
     void* to = target->context_;
     target->context_ = nullptr;
-    land(context::jump(to, &request));
+    return land(context::jump(to, &request));
+  }
+  static thread_context& switch_to(fiber* target, on_top_fn on_top, void* arg) {
+    return switch_to(tctx(), target, on_top, arg);
   }
   /// The fiber running on this thread.
   static fiber* current() noexcept;
@@ -105,7 +112,7 @@ class fiber {
 #else
   static void depart(const switch_request&) noexcept {}  // only sanitizers need telling
 #endif
-  static void land(context::transfer t) noexcept;
+  static thread_context& land(context::transfer t) noexcept;
 
   void* context_ = nullptr;           // the saved context (while suspended)
   boost::context::stack_context stack_{};  // empty for a thread's own stack

@@ -166,11 +166,12 @@ fiber* scheduler::loop_entry(void*) {
 }
 
 void scheduler::run_loop() {
+  thread_context* ctx = &tctx();
   for (;;) {
-    scheduler* s = tctx().sched;  // re-read: this fiber may have changed threads
+    scheduler* s = ctx->sched;
     if (s->quit_.load(std::memory_order_acquire)) return s->flush_deferred();
     process* p = s->find_work();
-    if (p) s->run(p);
+    if (p) ctx = &s->run(p);  // this fiber may have changed threads
   }
 }
 
@@ -406,9 +407,10 @@ void pool_on_top(fiber* from, void*, thread_context& ctx) { ctx.sched->pool_fibe
 // pool exactly where the first branch of run() leaves one. A call then
 // costs one pass through the loop instead of two (find_work, the timer
 // poll, run's bookkeeping).
-[[gnu::always_inline]] inline void scheduler::hand_off() {
-  scheduler* s = tctx().sched;  // the process may have moved us to another thread
-  if (process* next = s->take_next_parked()) fiber::switch_to(std::exchange(next->parked, nullptr), &pool_on_top, nullptr);
+[[gnu::always_inline]] inline thread_context& scheduler::hand_off(thread_context& ctx) {
+  if (process* next = ctx.sched->take_next_parked())
+    return fiber::switch_to(ctx, std::exchange(next->parked, nullptr), &pool_on_top, nullptr);
+  return ctx;
 }
 
 namespace {
@@ -421,26 +423,28 @@ fiber* dedicated_entry(void* arg) {
 }
 }  // namespace
 
-[[gnu::always_inline]] inline void scheduler::run(process* p) {
+// Returns the context of the thread it ends on: possibly another one (if
+// this fiber was pooled and taken again, or the process blocked on it).
+[[gnu::always_inline]] inline thread_context& scheduler::run(process* p) {
   begin_slice(p);
+  thread_context* ctx = ctx_;
   if (fiber* f = std::exchange(p->parked, nullptr)) {
-    fiber::switch_to(f, &pool_on_top, nullptr);
+    ctx = &fiber::switch_to(*ctx, f, &pool_on_top, nullptr);
   } else if (!p->started) {
     p->started = true;
     if (p->stack_size() == 0) {
       p->activate();  // on this very fiber: no switch
-      hand_off();
+      ctx = &hand_off(tctx());
     } else {
-      fiber::switch_to(new fiber(p->stack_size(), &dedicated_entry, p), &pool_on_top, nullptr);
+      ctx = &fiber::switch_to(*ctx, new fiber(p->stack_size(), &dedicated_entry, p), &pool_on_top, nullptr);
     }
   } else {
     p->activate();  // it waited with no stack: resumed right here, no switch
-    hand_off();
+    ctx = &hand_off(tctx());
   }
-  // Possibly on another thread now (if we were pooled and taken again).
-  scheduler* s = tctx().sched;
-  s->ctx_->proc = nullptr;
-  s->running.store(0, std::memory_order_relaxed);
+  ctx->proc = nullptr;
+  ctx->sched->running.store(0, std::memory_order_relaxed);
+  return *ctx;
 }
 
 }  // namespace otp::internal

@@ -93,8 +93,8 @@ class scheduler {
   void push_queued(process* p, bool next, bool yielded);
   process* steal();
   bool stuck(unsigned victim) const noexcept;
-  void run(process* p);
-  static void hand_off();
+  thread_context& run(process* p);
+  static thread_context& hand_off(thread_context& ctx);
   void park();
   void flush_deferred();
 
