@@ -267,7 +267,11 @@ std::vector<pid> find_cycle(internal::process* me, internal::process* target) {
 }
 
 void stop_waiting(internal::process& me) {
-  me.waiting_on.store(nullptr, std::memory_order_seq_cst);
+  // Usually the reply already cleared it (reply_in): then no store, and no
+  // locked instruction. A walker that read the old value did so before
+  // that clear, and our seq_cst load saw the clear, so the walker's
+  // increment comes before our read of `walkers` in the seq_cst order.
+  if (me.waiting_on.load(std::memory_order_seq_cst)) me.waiting_on.store(nullptr, std::memory_order_seq_cst);
   while (walkers.load(std::memory_order_seq_cst) != 0) {
 #if defined(__x86_64__)
     __builtin_ia32_pause();
