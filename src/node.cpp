@@ -69,16 +69,28 @@ node_impl& current_node() {
   return n->impl();
 }
 
+namespace {
+node_options resolved(node_options opts) {
+  if (opts.schedulers == 0) opts.schedulers = std::max(1u, std::thread::hardware_concurrency());
+  if (opts.message_budget == 0) opts.message_budget = 1;
+  return opts;
+}
+// Idle servers that may keep a stack, per scheduler: enough for the
+// callers a scheduler can keep busy, few enough that the stacks they hold
+// (at most this many × node_options::stack_size of address space, a few
+// pages each in use) do not matter.
+constexpr std::size_t kept_stacks_per_scheduler = 32;
+}  // namespace
+
 node_impl::node_impl(node& owner, node_options opts)
     : owner_(owner),
-      opts_(opts),
+      opts_(resolved(opts)),
       generation_(g_node_generation.fetch_add(1, std::memory_order_relaxed)),
       timers_(*this, opts.manual_clock),
+      kept_stacks_(kept_stacks_per_scheduler * opts_.schedulers),
       reactor_(std::make_unique<internal::reactor>(logger_, [this] {
         return idle.load(std::memory_order_relaxed) != 0;
       })) {
-  if (opts_.schedulers == 0) opts_.schedulers = std::max(1u, std::thread::hardware_concurrency());
-  if (opts_.message_budget == 0) opts_.message_budget = 1;
   logger_.set_level(opts_.level);
   for (unsigned i = 0; i < opts_.schedulers; ++i) scheds_.push_back(std::make_unique<scheduler>(*this, i));
 }

@@ -18,6 +18,7 @@
 #include "process/process.hpp"
 #include "runtime/context.hpp"
 #include "runtime/run_queue.hpp"
+#include "runtime/kept_stacks.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/timer_service.hpp"
 
@@ -71,6 +72,8 @@ class node_impl {
   /// until woken, not one watching (scheduler::park), which looks soon anyway.
   void notify_one(bool only_indefinite = false);
   std::vector<std::unique_ptr<scheduler>>& schedulers() noexcept { return scheds_; }
+  /// Licences for idle servers to keep their stacks (see kept_stacks.hpp).
+  internal::kept_stacks& kept_stacks() noexcept { return kept_stacks_; }
   std::atomic<unsigned> idle{0};
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
 
@@ -113,6 +116,7 @@ class node_impl {
   otp::logger logger_;
   timer_service timers_;
   std::vector<std::unique_ptr<scheduler>> scheds_;
+  internal::kept_stacks kept_stacks_;
   locked_fifo<process, &process::run_next> injected_;
   std::atomic<bool> stopping_{false};
   bool stopped_ = false;

@@ -91,6 +91,9 @@ class message {
   template <class T, class D = std::decay_t<T>,
             class = std::enable_if_t<!std::is_same_v<D, message>>>
   message(T&& value) : vt_(&detail::message_ops<D>::vtable) {  // NOLINT: implicit by design
+    // A value under a word is moved as the whole word (take_value): its
+    // other bytes are zeroed first, not copied uninitialised (one store).
+    if constexpr (sizeof(D) < 8) std::memset(buf_, 0, 8);
     if constexpr (detail::message_fits_inline<D>) ::new (static_cast<void*>(buf_)) D(std::forward<T>(value));
     else *reinterpret_cast<D**>(buf_) = new D(std::forward<T>(value));
   }

@@ -363,19 +363,19 @@ void cast_core(const target& t, message&& m, const typed_entry* entry) {
   if (process* me = tctx().proc) me->reduce(srv->congested() ? me->budget_limit() : 1);
 }
 
-void reply_core(const from& f, message&& value) { internal::reply_in(f, std::move(value), nullptr); }
+void reply_core(const from& f, message&& value) { internal::reply_in(f, std::move(value), nullptr, internal::tctx().proc); }
 
 }  // namespace detail
 
 namespace internal {
 
-void reply_in(const from& f, message&& value, mail_node* spent_request) {
+void reply_in(const from& f, message&& value, mail_node* spent_request, process* replier) {
   auto* caller = static_cast<process*>(f.caller().get());
   if (!caller) {
     delete spent_request;
     return;
   }
-  if (process* me = tctx().proc) me->release_call(caller, f.tag());
+  if (replier) replier->release_call(caller, f.tag());
   // The caller no longer waits on anyone for cycle detection (a stale entry
   // could report a cycle that is gone).
   // A plain store: if the caller has moved on to a newer call meanwhile,

@@ -54,6 +54,7 @@ process* server_process::make_process(node_impl& node, const detail::server_make
 }
 
 server_process::~server_process() {
+  if (stack_licence_) self().node().kept_stacks().leave(&self());
   impl().dispose(state_made_);
   impl().~server_base();
 }
@@ -175,7 +176,7 @@ void server_process::serve() {
       }
     }
     arm_idle_timers();
-    if (!fiber_mode_) {
+    if (!fiber_mode_ && !keep_stack(handled != 0)) {
       self().wait_stackless(false);
       return;
     }
@@ -278,6 +279,9 @@ server_process::flow server_process::handle_info(message_node& n, const handling
   } else if (auto* tick = m.get_if<hibernate_tick>()) {
     if (tick->seq == extras_->timer_seq) do_hibernate();
     return flow::go_on;
+  } else if (m.get_if<stack_release>()) {
+    release_stack();
+    return flow::go_on;
   } else {
     self().hibernated = false;
     cancel_timeout();
@@ -333,7 +337,7 @@ server_process::flow server_process::act(detail::outcome&& o, const handling* h)
 
 void server_process::send_reply(const from& to, message&& value, mail_node* spent_request) {
   if (stats_on()) ++extras_->debug->stats_data.messages_out;
-  reply_in(to, std::move(value), spent_request);
+  reply_in(to, std::move(value), spent_request, &self());
 }
 
 // False if the result asks for a continue the server cannot handle (§4.9).
@@ -394,7 +398,37 @@ void server_process::cancel_timeout_slow() {
   }
 }
 
+// Waiting on the stack (idle, the queue empty) instead of returning to the
+// scheduler. Worth it when the wait hands off to a process parked on a
+// fiber, as after answering a call of a process that waits for the answer:
+// if that caller calls again, its wait switches straight back here. It
+// takes two such moments in a row after handling mail (so that a server
+// called once does not take a stack, nor one whose starter waited for its
+// init) and a licence from the node (kept_stacks). A hibernated server
+// releases everything, its stack too.
+bool server_process::keep_stack(bool handled_mail) {
+  if (self().hibernated || !self().wait_hands_off()) {
+    keep_streak_ = 0;
+    return false;
+  }
+  if (stack_licence_) return true;
+  if (!handled_mail || ++keep_streak_ < 2) return false;
+  keep_streak_ = 0;
+  stack_licence_ = self().node().kept_stacks().enter(&self(), []() -> mail_node* {
+    return new message_node(message(stack_release{}));
+  });
+  return stack_licence_;
+}
+
+// At the next idle moment the server waits without a stack again.
+void server_process::release_stack() {
+  if (!stack_licence_) return;
+  stack_licence_ = false;
+  self().node().kept_stacks().leave(&self());
+}
+
 void server_process::do_hibernate() {
+  release_stack();
   self().hibernated = true;
   self().compact();
   if (!extras_) return;

@@ -4,9 +4,11 @@
 //
 // A server waits for mail with no stack: its body returns to the scheduler
 // when its queue is empty and is resumed on whatever fiber runs it next, so
-// an idle server costs its control block and its state. Only a server
-// started with a stack of its own (start_options::stack_size) keeps a fiber
-// and blocks in it.
+// an idle server costs its control block and its state. A server started
+// with a stack of its own (start_options::stack_size) keeps a fiber and
+// blocks in it. So, for a while, does a server that keeps answering a caller
+// waiting on a fiber (see keep_stack): the caller's next call switches
+// straight to it.
 
 #include <chrono>
 #include <deque>
@@ -54,6 +56,8 @@ struct server_timeout {
 struct hibernate_tick {
   std::uint64_t seq;
 };
+/// From the node's kept_stacks: give the licence to keep a stack back.
+struct stack_release {};
 
 struct start_ack {
   detail::start_outcome::status st;
@@ -61,9 +65,10 @@ struct start_ack {
   pid existing;
 };
 
-/// Sends `value` to the caller of call `f` (gen_server:reply). A spent
+/// Sends `value` to the caller of call `f` (gen_server:reply) from
+/// `replier` (the running process, or null on a foreign thread). A spent
 /// request given as `spent_request` (owned) becomes the reply's block.
-void reply_in(const from& f, message&& value, mail_node* spent_request);
+void reply_in(const from& f, message&& value, mail_node* spent_request, process* replier);
 
 class server_process final : public detail::body_base {
  public:
@@ -132,6 +137,8 @@ class server_process final : public detail::body_base {
   }
   void cancel_timeout_slow();
   void do_hibernate();
+  bool keep_stack(bool handled_mail);
+  void release_stack();
   // `h`: what was being handled (null: init, a continue, a sys terminate),
   // for the crash report.
   [[noreturn]] void terminate_and_exit(exit_reason reason, const handling* h, const from* reply_to = nullptr,
@@ -187,6 +194,10 @@ class server_process final : public detail::body_base {
   bool suspended_ = false;
   bool state_made_ = false;  // init returned ok: the callbacks object holds a state
   const std::uint8_t impl_align_log2_;
+  // keep_stack's: consecutive idle moments that could keep the stack, and
+  // the licence to (in the last byte the block had free).
+  std::uint8_t keep_streak_ : 2 = 0;
+  bool stack_licence_ : 1 = false;
 };
 
 }  // namespace otp::internal

@@ -65,6 +65,9 @@ struct message_node : mail_node {
 
 /// Kinds that queue as messages (a plain process sees a request's payload).
 inline bool is_message_kind(mail_kind k) noexcept { return k <= mail_kind::cast; }
+/// Kinds a sender may place straight in a waiting owner's private state
+/// (process::deliver): messages, and the reply to a call.
+inline bool is_handed_kind(mail_kind k) noexcept { return k <= mail_kind::reply; }
 
 /// A gen_server request. The caller does not monitor the server: the server
 /// answers for its calls instead. A call still queued when the server dies,
@@ -108,16 +111,27 @@ static_assert(sizeof(request_node) <= block_pool::max_block && sizeof(reply_node
 
 class inbox {
  public:
-  enum class push_result { ok, wake, closed };
+  enum class push_result { ok, wake, closed, handed };
 
   static mail_node* blocked() noexcept { return reinterpret_cast<mail_node*>(1); }
   static mail_node* closed() noexcept { return reinterpret_cast<mail_node*>(2); }
 
   /// @threadsafe. On `closed` the node is not taken (the caller frees it).
-  push_result push(mail_node* n) noexcept {
+  /// `hand`: if the owner is waiting, take its wake-up and leave the node
+  /// with the caller (`handed`): the owner's private state is then the
+  /// caller's until it wakes the owner (process::deliver places the node in
+  /// the owner's queue itself, sparing the owner's exchange and drain).
+  push_result push(mail_node* n, bool hand = false) noexcept {
     mail_node* h = head_.load(std::memory_order_relaxed);
     for (;;) {
       if (h == closed()) return push_result::closed;
+      if (hand && h == blocked()) {
+        // acquire: pairs with try_block's release, after the owner's last
+        // touch of its private state.
+        if (head_.compare_exchange_weak(h, nullptr, std::memory_order_acquire, std::memory_order_relaxed))
+          return push_result::handed;
+        continue;
+      }
       n->next = (h == blocked()) ? nullptr : h;
       // release: the node's contents are visible to the owner that takes it.
       if (head_.compare_exchange_weak(h, n, std::memory_order_acq_rel, std::memory_order_relaxed))

@@ -69,6 +69,15 @@ process::~process() {
 
 // ---------------------------------------------------------------- delivery
 
+[[gnu::always_inline]] inline void process::wake() {
+  if (foreign_) {
+    extras_->thread_wake.store(1, std::memory_order_release);
+    futex_wake_one(extras_->thread_wake);
+  } else {
+    node_->schedule(this, true);
+  }
+}
+
 bool process::deliver(mail_node* n) {
   if (proxy_ && remote_) [[unlikely]] {
     // A process of another node: process_info answers as for a dead one;
@@ -77,9 +86,12 @@ bool process::deliver(mail_node* n) {
     else forward_to_remote(*this, n);
     return true;
   }
-  switch (inbox_.push(n)) {
+  switch (inbox_.push(n, is_handed_kind(n->kind))) {
     case inbox::push_result::ok:
       return true;
+    case inbox::push_result::handed:
+      take_handed(n);
+      [[fallthrough]];
     case inbox::push_result::wake:
       wake();
       return true;
@@ -89,14 +101,23 @@ bool process::deliver(mail_node* n) {
   return false;
 }
 
-void process::wake() {
-  if (foreign_) {
-    extras_->thread_wake.store(1, std::memory_order_release);
-    futex_wake_one(extras_->thread_wake);
+// On the sender's thread, which took our wake-up: we wait with an empty
+// inbox and touch nothing of ours until woken, so the sender does what our
+// drain would (a call and its reply each spare their receiver an exchange
+// and a pass over the inbox). Messages go to the private queue, behind
+// everything already there and ahead of anything pushed from now on (all
+// of it lands in the inbox, drained after): arrival order is kept.
+void process::take_handed(mail_node* n) {
+  if (n->kind != mail_kind::reply) {
+    queue_.push_back(n);
+    note_queue_length();
+  } else if (extras_) {
+    take_reply(static_cast<reply_node*>(n));
   } else {
-    node_->schedule(this, true);
+    inbox_.push(n);  // would allocate our extras: left to our own drain
   }
 }
+
 
 void process::send_signal(const pid& to, mail_kind k, const exit_reason& reason, ref mref) {
   auto* target = static_cast<process*>(to.get());
@@ -139,12 +160,19 @@ void process::wait() {
   end_slice(process_status::waiting);
   if (foreign_) [[unlikely]]
     return wait_foreign();
-  thread_context& ctx = tctx();
-  scheduler* s = ctx.sched;
+  // The scheduler running us is `home` (begin_slice): its thread's
+  // context without a thread-local lookup.
+  scheduler* s = home.load(std::memory_order_relaxed);
+  thread_context& ctx = s->context();
   fiber* to;
   if (process* next = s->take_next_parked()) to = std::exchange(next->parked, nullptr);
   else to = s->take_fiber();
   fiber::switch_to(ctx, to, &park_waiting, this);
+}
+
+// `home` is the scheduler running us (begin_slice sets it): no thread-local lookup.
+bool process::wait_hands_off() const noexcept {
+  return !foreign_ && home.load(std::memory_order_relaxed)->next_is_parked();
 }
 
 void process::wait_foreign() {
@@ -264,16 +292,18 @@ bool process::drain_inbox() {
     }
     n = next;
   }
-  // Past this many queued messages, senders are slowed (see congested()).
-  // The queue only grows here: unless something was queued, a flag that is
-  // clear stays right.
-  constexpr std::size_t congestion_threshold = 4096;
-  if (queued || congested_.load(std::memory_order_relaxed)) {
-    const bool long_queue = queue_.size() > congestion_threshold;
-    if (long_queue != congested_.load(std::memory_order_relaxed)) congested_.store(long_queue, std::memory_order_relaxed);
-  }
+  // The queue only grows here and in take_handed: unless something was
+  // queued, a flag that is clear stays right.
+  if (queued || congested_.load(std::memory_order_relaxed)) note_queue_length();
   // Only a signal handled here leaves work (an info request, an exit).
   return signalled;
+}
+
+// Past this many queued messages, senders are slowed (see congested()).
+void process::note_queue_length() noexcept {
+  constexpr std::size_t congestion_threshold = 4096;
+  const bool long_queue = queue_.size() > congestion_threshold;
+  if (long_queue != congested_.load(std::memory_order_relaxed)) congested_.store(long_queue, std::memory_order_relaxed);
 }
 
 // Out of line, as handle_signal is: the draining loop above runs once per

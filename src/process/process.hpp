@@ -245,6 +245,9 @@ class process final : public detail::process_base, public detail::pooled {
   void wait_for_mail() {
     if (!inbox_.has_pending()) wait();
   }
+  /// Waiting now would switch straight to a process parked on a fiber (the
+  /// one in the LIFO slot), with no pass through the scheduler loop.
+  bool wait_hands_off() const noexcept;
   /// Gives up the rest of the slice.
   void yield_now() { yield(); }
   /// Bounded mailbox (gen_server's max_queue), set by start_core before
@@ -301,6 +304,8 @@ class process final : public detail::process_base, public detail::pooled {
   /// that exit instead (activate ends such a process without unwinding).
   std::optional<exit_reason> drain_to_exit();
   bool drain_inbox();  // true if a signal was handled (then after_signals)
+  void take_handed(mail_node* n);
+  void note_queue_length() noexcept;
   void keep_in_flight_call() noexcept;
   void handle_signal(signal_node* s);
   std::optional<exit_reason> after_signals();  // drain_to_exit's rare part

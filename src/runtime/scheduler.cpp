@@ -20,9 +20,6 @@ namespace {
 // How often the injection queue is checked before the local queue, so that
 // injected work is not starved by a busy local queue (Go uses 61 too).
 constexpr std::uint32_t global_check_interval = 61;
-// Consecutive runs from the LIFO slot before it yields to the queue, so that
-// two processes bouncing messages cannot starve the rest.
-constexpr unsigned max_next_streak = 32;
 // Polls of all queues (and of due timers) before parking: cross-CPU futex
 // wake-ups cost tens of microseconds on virtual machines, so a short spin
 // pays for itself. (2,048 rounds, ~50 µs, did not help timer lateness and
@@ -204,7 +201,7 @@ void scheduler::push_queued(process* p, bool next, bool yielded) {
 }
 
 process* scheduler::take_next_parked() {
-  if (!next_ || !next_->parked || next_streak_ >= max_next_streak) return nullptr;
+  if (!next_is_parked()) return nullptr;
   ++next_streak_;
   process* p = std::exchange(next_, nullptr);
   begin_slice(p);

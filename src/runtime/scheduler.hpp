@@ -46,6 +46,8 @@ class scheduler {
   void join();
 
   unsigned index() const noexcept { return index_; }
+  /// Its thread's context (a scheduler never changes threads).
+  thread_context& context() const noexcept { return *ctx_; }
   /// Owner thread: makes `p` runnable here. `next`: in the LIFO slot.
   /// `yielded`: p was running here and gave up its slice; that is no new
   /// work, so no idle scheduler is woken for it.
@@ -66,6 +68,8 @@ class scheduler {
   /// takes it and starts its slice, for a direct fiber-to-fiber hand-off
   /// (one switch instead of two through the loop).
   process* take_next_parked();
+  /// Owner thread: take_next_parked would succeed.
+  bool next_is_parked() const noexcept { return next_ && next_->parked && next_streak_ < max_next_streak; }
   void begin_slice(process* p);
   /// Any thread: hands a woken process back to this, its home scheduler.
   void push_inbound(process* p);
@@ -105,6 +109,9 @@ class scheduler {
   thread_context* ctx_ = nullptr;  // its thread's (a scheduler never changes threads)
   local_queue queue_;
   locked_fifo<process, &process::run_next> inbound_;  // wake-ups from other threads
+  // Consecutive runs from the LIFO slot before it yields to the queue, so
+  // that two processes bouncing messages cannot starve the rest.
+  static constexpr unsigned max_next_streak = 32;
   process* next_ = nullptr;
   unsigned next_streak_ = 0;
   std::uint32_t tick_ = 0;
