@@ -82,28 +82,19 @@ void fiber::depart(const switch_request& r) noexcept {
 }
 #endif
 
-// The arriving side of every switch: records where the fiber that left was
-// suspended (before its on-top function may publish it to other threads),
-// completes the switch for the sanitizers, frees a fiber that ended, then
-// runs the on-top function.
-thread_context& fiber::land(context::transfer t) noexcept {
-  // A copy: the request of an ended fiber lives on the stack freed below.
-  const switch_request r = *static_cast<const switch_request*>(t.data);
-  if (!r.from_ended) r.from->context_ = t.fctx;
 #ifdef OTP_ASAN
+// The arriving side of every switch, for ASan: the switch is complete; a
+// thread's own stack is learnt on its first switch.
+void fiber::arrive(const switch_request& r) noexcept {
   const void* old_bottom = nullptr;
   std::size_t old_size = 0;
   __sanitizer_finish_switch_fiber(r.to->asan_fake_, &old_bottom, &old_size);
   if (r.from->thread_record_ && !r.from->stack_bottom_) {
-    r.from->stack_bottom_ = old_bottom;  // a thread's own stack: learnt on first switch
+    r.from->stack_bottom_ = old_bottom;
     r.from->stack_size_ = old_size;
   }
-#endif
-  r.ctx->current_fiber = r.to;
-  if (r.from_ended) delete r.from;  // with its stack: we have left it for good
-  if (r.fn) r.fn(r.from, r.arg, *r.ctx);
-  return *r.ctx;
 }
+#endif
 
 void fiber::entry(context::transfer t) {
   land(t);

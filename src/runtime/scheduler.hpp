@@ -110,8 +110,10 @@ class scheduler {
   local_queue queue_;
   locked_fifo<process, &process::run_next> inbound_;  // wake-ups from other threads
   // Consecutive runs from the LIFO slot before it yields to the queue, so
-  // that two processes bouncing messages cannot starve the rest.
-  static constexpr unsigned max_next_streak = 32;
+  // that two processes bouncing messages cannot starve the rest. A pair
+  // hands off directly, bypassing the loop (and its timer poll) until then:
+  // 128 hops are a few microseconds (32 cost a call ~1 % more).
+  static constexpr unsigned max_next_streak = 128;
   process* next_ = nullptr;
   unsigned next_streak_ = 0;
   std::uint32_t tick_ = 0;
