@@ -78,6 +78,23 @@ process::~process() {
   }
 }
 
+// On the sender's thread, which took our wake-up: we wait with an empty
+// inbox and touch nothing of ours until woken, so the sender does what our
+// drain would (a call and its reply each spare their receiver an exchange
+// and a pass over the inbox). Messages go to the private queue, behind
+// everything already there and ahead of anything pushed from now on (all
+// of it lands in the inbox, drained after): arrival order is kept.
+[[gnu::always_inline]] inline void process::take_handed(mail_node* n) {
+  if (n->kind != mail_kind::reply) {
+    queue_.push_back(n);
+    note_queue_length();
+  } else if (extras_) {
+    take_reply(static_cast<reply_node*>(n));
+  } else {
+    inbox_.push(n);  // would allocate our extras: left to our own drain
+  }
+}
+
 bool process::deliver(mail_node* n) {
   if (proxy_ && remote_) [[unlikely]] {
     // A process of another node: process_info answers as for a dead one;
@@ -100,24 +117,6 @@ bool process::deliver(mail_node* n) {
   }
   return false;
 }
-
-// On the sender's thread, which took our wake-up: we wait with an empty
-// inbox and touch nothing of ours until woken, so the sender does what our
-// drain would (a call and its reply each spare their receiver an exchange
-// and a pass over the inbox). Messages go to the private queue, behind
-// everything already there and ahead of anything pushed from now on (all
-// of it lands in the inbox, drained after): arrival order is kept.
-void process::take_handed(mail_node* n) {
-  if (n->kind != mail_kind::reply) {
-    queue_.push_back(n);
-    note_queue_length();
-  } else if (extras_) {
-    take_reply(static_cast<reply_node*>(n));
-  } else {
-    inbox_.push(n);  // would allocate our extras: left to our own drain
-  }
-}
-
 
 void process::send_signal(const pid& to, mail_kind k, const exit_reason& reason, ref mref) {
   auto* target = static_cast<process*>(to.get());

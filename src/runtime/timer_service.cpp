@@ -136,28 +136,10 @@ std::uint64_t timeout_us(std::chrono::milliseconds t) noexcept {
 }
 }  // namespace
 
-std::uint64_t timer_service::deadline_after(std::chrono::milliseconds t) const {
-  if (manual_ || t < std::chrono::seconds(1)) [[unlikely]] return precise_deadline_after(t);
-  // The coarse clock's lag is added so that we never fire early.
-  return coarse_now_us() + coarse_lag_us_ + timeout_us(t);
-}
-
 // Out of line: with the precise clock's call inline, deadline_after saved
 // and restored five registers for the common (coarse) case too.
 std::uint64_t timer_service::precise_deadline_after(std::chrono::milliseconds t) const {
   return now_us() + timeout_us(t);
-}
-
-// CLOCK_MONOTONIC_COARSE costs ~5 ns against ~25 ns for the precise clock
-// on these VMs, and lags it by up to coarse_lag_us_.
-std::uint64_t timer_service::coarse_now_us() const {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  // Plain integers: the chrono conversions cost as much as the clock read.
-  // steady_clock is CLOCK_MONOTONIC, the coarse clock's base; flooring the
-  // two terms apart loses at most 1 µs, which coarse_lag_us_ covers (its +2).
-  const std::uint64_t us = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
-  return us > epoch_us_ ? us - epoch_us_ : 0;
 }
 
 void timer_service::arm_wait(wait_entry& e, std::uint64_t due_us, std::uint64_t serial) {
