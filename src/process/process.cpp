@@ -386,16 +386,11 @@ void process::take_reply(reply_node* r) {
   else delete r;
 }
 
-mail_node* process::next_mail() {
-  if (!queue_.head() || inbox_.has_pending()) {
-    in_receive_ = true;  // process_info answered now sees a server waiting for mail
-    drain();
-    in_receive_ = false;
-  }
-  if (!queue_.head()) return nullptr;
-  mail_node* n = queue_.remove_after(nullptr);
-  count_out(n);
-  return n;
+mail_node* process::next_mail_drained() {
+  in_receive_ = true;  // process_info answered now sees a server waiting for mail
+  drain();
+  in_receive_ = false;
+  return queue_.head() ? take_queued() : nullptr;
 }
 
 void process::begin_timed_wait(timeout t) {
@@ -449,24 +444,13 @@ std::unique_ptr<reply_node> process::await_reply(std::uint64_t tag, timeout t) {
   }
 }
 
-bool process::hold_in_flight_call(const pid& caller, std::uint64_t tag) noexcept {
-  if (held_first_.caller) return false;
-  held_first_ = held_call{pid::adopt(caller.get()), tag};
-  held_first_borrowed_ = true;
-  return true;
-}
-
 void process::keep_in_flight_call() noexcept {
   held_first_borrowed_ = false;
   detail::retain(held_first_.caller.get());
 }
 
-bool process::release_call(const process* caller, std::uint64_t tag) noexcept {
-  if (held_first_.tag == tag && held_first_.caller.get() == caller) {
-    if (std::exchange(held_first_borrowed_, false)) held_first_.caller.release();  // not ours to drop
-    held_first_ = held_call{};
-    return true;
-  }
+// release_call past the inline slot: calls held in the extras.
+bool process::release_other_call(const process* caller, std::uint64_t tag) noexcept {
   if (!extras_) return false;
   auto& held = extras_->held;
   for (auto it = held.rbegin(); it != held.rend(); ++it) {

@@ -171,7 +171,12 @@ class process final : public detail::process_base, public detail::pooled {
   }
   /// Next mail in arrival order (messages, calls, casts), draining the inbox
   /// when the queue is empty; null if there is none. Acts on signals.
-  mail_node* next_mail();
+  mail_node* next_mail() {
+    // Inline when a message is queued and nothing waits in the inbox (a
+    // call placed straight in our queue by its sender, process::deliver).
+    if (!queue_.head() || inbox_.has_pending()) return next_mail_drained();
+    return take_queued();
+  }
   /// First queued mail for which `pred` holds, or null; waits for none.
   template <class Pred>
   mail_node* take_first(Pred&& pred) {
@@ -220,14 +225,24 @@ class process final : public detail::process_base, public detail::pooled {
   /// operation on the caller's control block). False if the slot is taken
   /// (then hold_call it). End with end_in_flight_call before that reference
   /// goes, also when unwinding.
-  bool hold_in_flight_call(const pid& caller, std::uint64_t tag) noexcept;
+  bool hold_in_flight_call(const pid& caller, std::uint64_t tag) noexcept {
+    if (held_first_.caller) return false;
+    held_first_ = held_call{pid::adopt(caller.get()), tag};
+    held_first_borrowed_ = true;
+    return true;
+  }
   /// A call held by hold_in_flight_call and not answered takes a reference
   /// of its own now: it stays held past the callback (a deferred reply).
   void end_in_flight_call() noexcept {
     if (held_first_borrowed_) keep_in_flight_call();
   }
   /// Forgets a held call (answered by us). False if we did not hold it.
-  bool release_call(const process* caller, std::uint64_t tag) noexcept;
+  bool release_call(const process* caller, std::uint64_t tag) noexcept {
+    if (held_first_.tag != tag || held_first_.caller.get() != caller) return release_other_call(caller, tag);
+    if (std::exchange(held_first_borrowed_, false)) held_first_.caller.release();  // not ours to drop
+    held_first_ = held_call{};
+    return true;
+  }
   /// The tag this process waits for in a call now (0 if none). Read by
   /// other threads to drop stale held calls and to detect call cycles.
   std::uint64_t awaiting() const noexcept { return awaiting_.load(std::memory_order_acquire); }
@@ -305,6 +320,13 @@ class process final : public detail::process_base, public detail::pooled {
   std::optional<exit_reason> drain_to_exit();
   bool drain_inbox();  // true if a signal was handled (then after_signals)
   void take_handed(mail_node* n);
+  mail_node* next_mail_drained();
+  mail_node* take_queued() noexcept {  // the queue's head (it has one)
+    mail_node* n = queue_.remove_after(nullptr);
+    count_out(n);
+    return n;
+  }
+  bool release_other_call(const process* caller, std::uint64_t tag) noexcept;
   void note_queue_length() noexcept;
   void keep_in_flight_call() noexcept;
   void handle_signal(signal_node* s);
