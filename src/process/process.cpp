@@ -377,15 +377,6 @@ void process::note_queue_length() noexcept {
   }
 }
 
-void process::take_reply(reply_node* r) {
-  // Only the reply to the call we wait for now is kept; a late one (its call
-  // timed out) or a second reply to the same call is dropped here, before it
-  // could ever be seen as a message.
-  const std::uint64_t want = awaiting_.load(std::memory_order_relaxed);
-  if (want != 0 && r->tag == want && !(extras_ && extras_->reply)) ext().reply = r;
-  else delete r;
-}
-
 mail_node* process::next_mail_drained() {
   in_receive_ = true;  // process_info answered now sees a server waiting for mail
   drain();

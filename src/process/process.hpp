@@ -174,7 +174,7 @@ class process final : public detail::process_base, public detail::pooled {
   mail_node* next_mail() {
     // Inline when a message is queued and nothing waits in the inbox (a
     // call placed straight in our queue by its sender, process::deliver).
-    if (!queue_.head() || inbox_.has_pending()) return next_mail_drained();
+    if (!queue_.head() || inbox_.has_pending()) return drain_would_act() ? next_mail_drained() : nullptr;
     return take_queued();
   }
   /// First queued mail for which `pred` holds, or null; waits for none.
@@ -312,7 +312,10 @@ class process final : public detail::process_base, public detail::pooled {
   // Nothing new and no congestion flag to bring up to date: nothing to do,
   // inline (half of a call's drains find the inbox empty).
   void drain() {
-    if (inbox_.has_pending() || congested_.load(std::memory_order_relaxed)) drain_pending();
+    if (drain_would_act()) drain_pending();
+  }
+  bool drain_would_act() const noexcept {
+    return inbox_.has_pending() || congested_.load(std::memory_order_relaxed);
   }
   void drain_pending();
   /// drain() without acting on an exit it leaves pending: takes and returns
@@ -333,7 +336,16 @@ class process final : public detail::process_base, public detail::pooled {
   std::optional<exit_reason> after_signals();  // drain_to_exit's rare part
   void die(const exit_reason& reason);  // unwinds (fiber) or finishes (foreign)
   void fail_held_calls(const exit_reason& reason);
-  void take_reply(reply_node* r);
+  void take_reply(reply_node* r) {
+    // Only the reply to the call we wait for now is kept; a late one (its
+    // call timed out) or a second reply to the same call is dropped here,
+    // before it could ever be seen as a message.
+    const std::uint64_t want = awaiting_.load(std::memory_order_relaxed);
+    if (want != 0 && r->tag == want && !(extras_ && extras_->reply)) [[likely]]
+      ext().reply = r;
+    else
+      delete r;
+  }
   void count_out(mail_node* n) noexcept {
     if (n && n->counted) extras_->mailbox_bound->len.fetch_sub(1, std::memory_order_relaxed);
   }
