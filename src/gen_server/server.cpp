@@ -147,6 +147,27 @@ void server_process::init() {
 
 // ---------------------------------------------------------------- loop
 
+// Inline in serve, its one caller.
+[[gnu::always_inline]] inline server_process::flow server_process::handle(std::unique_ptr<mail_node>& owned) {
+  mail_node* n = owned.get();
+  handling h{n, nullptr, &owned};
+  switch (n->kind) {
+    case mail_kind::call: {
+      auto& r = *static_cast<request_node*>(n);
+      if (r.system) return handle_system(r);
+      self().hibernated = false;
+      cancel_timeout();
+      return handle_call(r, h);
+    }
+    case mail_kind::cast:
+      self().hibernated = false;
+      cancel_timeout();
+      return handle_cast(*static_cast<request_node*>(n), h);
+    default:
+      return handle_info(*static_cast<message_node*>(n), h);
+  }
+}
+
 void server_process::serve() {
   const unsigned budget = self().budget_limit();
   for (;;) {
@@ -181,26 +202,6 @@ void server_process::serve() {
       return;
     }
     self().wait_for_mail();
-  }
-}
-
-server_process::flow server_process::handle(std::unique_ptr<mail_node>& owned) {
-  mail_node* n = owned.get();
-  handling h{n, nullptr, &owned};
-  switch (n->kind) {
-    case mail_kind::call: {
-      auto& r = *static_cast<request_node*>(n);
-      if (r.system) return handle_system(r);
-      self().hibernated = false;
-      cancel_timeout();
-      return handle_call(r, h);
-    }
-    case mail_kind::cast:
-      self().hibernated = false;
-      cancel_timeout();
-      return handle_cast(*static_cast<request_node*>(n), h);
-    default:
-      return handle_info(*static_cast<message_node*>(n), h);
   }
 }
 

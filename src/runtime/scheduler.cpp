@@ -37,10 +37,6 @@ constexpr unsigned spin_rounds = 64;
 // enough for 1000 clients (fan_in_calls_1000 fell by 15 %).
 constexpr std::uint32_t steal_threshold = 128;
 constexpr std::chrono::microseconds watch_period{1000};
-// Slices after which deferred output is written even if work remains: a
-// burst of replies shares a system call, and none waits behind more than a
-// few other processes.
-constexpr unsigned max_deferred_slices = 8;
 }  // namespace
 
 // ---------------------------------------------------------------- stack overflow
@@ -198,24 +194,6 @@ void scheduler::push_queued(process* p, bool next, bool yielded) {
   // A short queue is told only to a scheduler parked until woken, so that
   // it parks watching (and steals if this one gets stuck in a slice).
   node_.notify_one(/*only_indefinite=*/queued <= steal_threshold);
-}
-
-process* scheduler::take_next_parked() {
-  if (!next_is_parked()) return nullptr;
-  ++next_streak_;
-  process* p = std::exchange(next_, nullptr);
-  begin_slice(p);
-  return p;
-}
-
-void scheduler::begin_slice(process* p) {
-  if (!deferred_.empty() && ++deferred_slices_ > max_deferred_slices) flush_deferred();
-  ctx_->proc = p;
-  if (p->home.load(std::memory_order_relaxed) != this) p->home.store(this, std::memory_order_relaxed);
-  // Watchdog bookkeeping: two relaxed stores, no clock read on this path.
-  running.store(p->serial, std::memory_order_relaxed);
-  slice.store(slice.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  p->status.store(process_status::running, std::memory_order_relaxed);
 }
 
 process* scheduler::find_work() {

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "process/process.hpp"
@@ -67,10 +68,25 @@ class scheduler {
   /// Owner thread: if the LIFO slot holds a process suspended on a fiber,
   /// takes it and starts its slice, for a direct fiber-to-fiber hand-off
   /// (one switch instead of two through the loop).
-  process* take_next_parked();
+  /// Inline, as begin_slice: a call's two hand-offs go through here.
+  process* take_next_parked() {
+    if (!next_is_parked()) return nullptr;
+    ++next_streak_;
+    process* p = std::exchange(next_, nullptr);
+    begin_slice(p);
+    return p;
+  }
   /// Owner thread: take_next_parked would succeed.
   bool next_is_parked() const noexcept { return next_ && next_->parked && next_streak_ < max_next_streak; }
-  void begin_slice(process* p);
+  void begin_slice(process* p) {
+    if (!deferred_.empty() && ++deferred_slices_ > max_deferred_slices) flush_deferred();
+    ctx_->proc = p;
+    if (p->home.load(std::memory_order_relaxed) != this) p->home.store(this, std::memory_order_relaxed);
+    // Watchdog bookkeeping: two relaxed stores, no clock read on this path.
+    running.store(p->serial, std::memory_order_relaxed);
+    slice.store(slice.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    p->status.store(process_status::running, std::memory_order_relaxed);
+  }
   /// Any thread: hands a woken process back to this, its home scheduler.
   void push_inbound(process* p);
   /// Any thread: true while this scheduler is parked (or about to be).
@@ -128,6 +144,10 @@ class scheduler {
   std::uint64_t rng_;
   std::vector<std::shared_ptr<deferred_output>> deferred_, flushing_;
   unsigned deferred_slices_ = 0;
+  // Slices after which deferred output is written even if work remains: a
+  // burst of replies shares a system call, and none waits behind more than
+  // a few other processes.
+  static constexpr unsigned max_deferred_slices = 8;
 };
 
 }  // namespace otp::internal
