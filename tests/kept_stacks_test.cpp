@@ -55,6 +55,20 @@ otp::pid caller_of(otp::server_ref<counter> srv, int calls) {
   });
 }
 
+// A server answered 3 calls in a row by a waiting caller: it holds a
+// licence (checked). The caller waits for `go` to call 3 more.
+struct hot_pair {
+  otp::server_ref<counter> srv;
+  otp::pid caller;
+};
+hot_pair hot_server(test_node& node) {
+  auto srv = gs::start<counter>().value();
+  otp::pid c = caller_of(srv, 3);
+  EXPECT_EQ(recv<done>().last, 3);
+  EXPECT_EQ(licences(node).held(), 1u);
+  return {srv, c};
+}
+
 }  // namespace
 
 // One scheduler throughout: a caller and its server then share it, and
@@ -88,10 +102,7 @@ TEST(kept_stacks, a_server_called_from_a_foreign_thread_takes_none) {
 
 TEST(kept_stacks, a_killed_server_gives_its_licence_back) {
   test_node node(clock_kind::manual, 1);
-  auto srv = gs::start<counter>().value();
-  otp::pid c = caller_of(srv, 3);
-  EXPECT_EQ(recv<done>().last, 3);
-  ASSERT_EQ(licences(node).held(), 1u);
+  auto [srv, c] = hot_server(node);
   otp::ref watch = otp::monitor(srv.get_pid());
   otp::exit(srv.get_pid(), otp::exit_reason::kill());
   EXPECT_EQ(await_down(watch).reason, otp::exit_reason::killed());
@@ -101,10 +112,7 @@ TEST(kept_stacks, a_killed_server_gives_its_licence_back) {
 
 TEST(kept_stacks, hibernation_gives_the_licence_back) {
   test_node node(clock_kind::manual, 1);
-  auto srv = gs::start<counter>().value();
-  otp::pid c = caller_of(srv, 3);
-  EXPECT_EQ(recv<done>().last, 3);
-  ASSERT_EQ(licences(node).held(), 1u);
+  auto [srv, c] = hot_server(node);
   gs::cast(srv, counter::sleep{});
   EXPECT_EQ(gs::call(srv, counter::get{}), 4);  // handled after the cast
   EXPECT_EQ(licences(node).held(), 0u);
